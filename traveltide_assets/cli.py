@@ -1,0 +1,128 @@
+"""The `traveltide` command: generate a synthetic source, run the pipeline, evaluate, benchmark.
+
+Bad input ends in one clear line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from traveltide_assets.pg_url import InvalidUrlError, redact, validate_pg_url
+from traveltide_assets.settings import default_source_dir
+from traveltide_assets.synthetic.mixes import UnknownMixError
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """An error whose message is all the user needs to see."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+class _Stopwatch:
+    """Progress lines on stderr with the elapsed time, for long work."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.perf_counter() - self.t0:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
+    from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
+
+    target: str = args.to
+    is_pg = "://" in target
+    if is_pg:
+        validate_pg_url(target)
+    config = GeneratorConfig(users=args.users, seed=args.seed, mix=args.mix, signal=args.signal)
+    say = _Stopwatch()
+    if is_pg:
+        _check_pg_reachable(target)
+    source = generate_source(config, progress=say)
+    say(
+        f"generated {source.users.num_rows:,} users, {source.sessions.num_rows:,} sessions, "
+        f"{source.flights.num_rows:,} flights, {source.hotels.num_rows:,} hotels"
+    )
+    if is_pg:
+        load_postgres(source, target, progress=say)
+    else:
+        write_parquet_store(source, Path(target), progress=say)
+    say(f"done: {redact(target)}")
+    return 0
+
+
+def _check_pg_reachable(url: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CliError(f"cannot connect to PostgreSQL at {redact(url)}: {reason}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="traveltide", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser(
+        "generate", help="generate a synthetic TravelTide source with planted perk preferences"
+    )
+    gen.add_argument("--users", type=_positive_int, default=100_000, help="number of users (real: 1,020,926)")
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument(
+        "--mix", default="default", help="perk mix: default, unbalanced, null, or 'perk=share,...'"
+    )
+    gen.add_argument("--signal", type=_non_negative_float, default=1.0, help="scale of planted perk effects")
+    gen.add_argument(
+        "--to",
+        default=str(default_source_dir()),
+        help="a PostgreSQL URL, or a folder for the embedded Parquet store (default: %(default)s)",
+    )
+    gen.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (CliError, InvalidUrlError, UnknownMixError, ValueError) as exc:
+        print(f"traveltide {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"traveltide {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

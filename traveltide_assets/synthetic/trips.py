@@ -1,0 +1,357 @@
+"""Sessions' content, bookings, cancellations, flights and hotels, drawn from each user's behaviour.
+
+Real figures these draws are tuned to (shared/traveltide-schema.md): 42% of non-cancellation sessions
+book (70% flight + hotel, 14.5% flight only, 15.3% hotel only); 1.7% of sessions cancel an earlier
+booking; flight discounts are offered in ~17% and hotel discounts in ~12.5% of sessions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from traveltide_assets.synthetic import schema
+from traveltide_assets.synthetic.behaviour import UserBehaviour
+from traveltide_assets.synthetic.columns import (
+    US_PER_DAY,
+    US_PER_HOUR,
+    US_PER_MINUTE,
+    day_start,
+    expit,
+    prefixed_ids,
+    timestamps,
+    to_decimal,
+)
+from traveltide_assets.synthetic.reference import Reference
+
+BUNDLE, FLIGHT_ONLY, HOTEL_ONLY = 0, 1, 2
+
+FLIGHT_DISCOUNT_RATE = 0.17
+HOTEL_DISCOUNT_RATE = 0.125
+BOOKING_RATE = 0.475  # before the heavy-user damping below; overall rate lands near the real 42%
+MAX_CLICKS = 2_421
+MAX_SESSION_MINUTES = 120.0
+
+# Data-quality quirks, as rates per row of the table they live in.
+QUIRK_BAD_HOTEL_DATES = 0.012  # check-out on or before check-in, nights 0..-2
+QUIRK_WRONG_NIGHTS = 0.004  # nights disagrees with the dates
+QUIRK_ONE_WAY = 0.047  # return_flight_booked false, return_time NULL
+QUIRK_ZERO_SEATS = 117 / 1_901_038
+QUIRK_ZERO_ROOMS = 1e-4
+QUIRK_ZERO_FARE = 1.5e-4
+
+
+@dataclass(frozen=True)
+class Bookings:
+    sessions: pa.Table
+    flights: pa.Table
+    hotels: pa.Table
+
+
+def draw_bookings(
+    rng: np.random.Generator,
+    ref: Reference,
+    session_user: np.ndarray,
+    session_start: np.ndarray,
+    home: np.ndarray,
+    behaviour: UserBehaviour,
+) -> Bookings:
+    u = session_user
+    n_sessions = u.size
+    b = behaviour
+
+    # Discounts offered, and their amounts in steps of 0.05 (median 0.10).
+    flight_disc = rng.random(n_sessions) < FLIGHT_DISCOUNT_RATE * b.discount_seen_mult[u]
+    hotel_disc = rng.random(n_sessions) < HOTEL_DISCOUNT_RATE * b.discount_seen_mult[u]
+    flight_amount = 0.05 * np.minimum(rng.geometric(0.42, n_sessions), 17)
+    hotel_amount = 0.05 * np.minimum(rng.geometric(0.42, n_sessions), 13)
+
+    # Booking: heavy browsers convert a smaller share of their sessions (the cohort books in ~1/3).
+    sessions_per_user = np.bincount(u)
+    offered = (flight_disc | hotel_disc).astype(np.float64)
+    user_logit = np.log(BOOKING_RATE / (1 - BOOKING_RATE)) - 0.8 * np.log(sessions_per_user / 5.3)
+    user_logit += 0.35 * rng.standard_normal(sessions_per_user.size)
+    book_logit = user_logit[u] + b.discount_book_log[u] * (offered - 0.27)
+    booked = rng.random(n_sessions) < expit(book_logit)
+
+    bi = np.flatnonzero(booked)  # booking sessions
+    bu = u[bi]
+    kind = np.argmax(b.type_logits[bu] + rng.gumbel(size=(bi.size, 3)), axis=1)
+
+    # Session length (minutes) and clicks; booking sessions take longer.
+    minutes = np.exp(np.log(0.98 * b.browse_mult[u]) + 0.8 * rng.standard_normal(n_sessions))
+    minutes[bi] *= 2.2
+    minutes = np.clip(minutes, 1 / 60, MAX_SESSION_MINUTES)
+
+    trip = _draw_trips(
+        rng,
+        ref,
+        bu,
+        kind,
+        session_start[bi] + (minutes[bi] * US_PER_MINUTE).astype(np.int64),
+        home,
+        behaviour,
+    )
+
+    # Cancellation: the user's next session, if it books nothing, becomes the cancellation of this trip,
+    # re-timed to fall between the booking and the departure.
+    cancel = _draw_cancellations(rng, bi, u, booked, behaviour, trip.leave_time, session_start, minutes)
+    cancelled_by, cancel_session = cancel
+    start = session_start.copy()
+    gap = trip.leave_time[cancelled_by] - (session_start[bi[cancelled_by]] + US_PER_HOUR)
+    start[cancel_session] = (
+        session_start[bi[cancelled_by]] + US_PER_HOUR + (rng.random(gap.size) * gap).astype(np.int64)
+    )
+    capped = rng.random(cancel_session.size) < 0.55
+    minutes[cancel_session] = np.where(
+        capped, MAX_SESSION_MINUTES, rng.uniform(25, MAX_SESSION_MINUTES, gap.size)
+    )
+
+    seconds_per_click = np.exp(np.log(6.0) + 0.35 * rng.standard_normal(n_sessions))
+    clicks = np.minimum(np.round(minutes * 60 / seconds_per_click), MAX_CLICKS).astype(np.int32)
+    end = start + np.round(minutes * US_PER_MINUTE).astype(np.int64)
+
+    trip_ids = prefixed_ids(rng, bu)
+    session_trip = np.full(n_sessions, -1, dtype=np.int64)
+    session_trip[bi] = np.arange(bi.size)
+    session_trip[cancel_session] = cancelled_by
+    is_cancel = np.zeros(n_sessions, dtype=bool)
+    is_cancel[cancel_session] = True
+
+    flight_booked = np.zeros(n_sessions, dtype=bool)
+    hotel_booked = np.zeros(n_sessions, dtype=bool)
+    flight_booked[bi] = kind != HOTEL_ONLY
+    hotel_booked[bi] = kind != FLIGHT_ONLY
+    for flags in (flight_booked, hotel_booked, flight_disc, hotel_disc):
+        flags[is_cancel] = True  # cancellations carry every flag, and no discount amount
+
+    sessions = pa.table(
+        {
+            "session_id": prefixed_ids(rng, u),
+            "user_id": pa.array(u.astype(np.int32)),
+            "trip_id": trip_ids.take(pa.array(session_trip, mask=session_trip < 0)),
+            "session_start": timestamps(start),
+            "session_end": timestamps(end),
+            "flight_discount": pa.array(flight_disc),
+            "hotel_discount": pa.array(hotel_disc),
+            "flight_discount_amount": to_decimal(
+                flight_amount, schema.SESSIONS, "flight_discount_amount", ~flight_disc | is_cancel
+            ),
+            "hotel_discount_amount": to_decimal(
+                hotel_amount, schema.SESSIONS, "hotel_discount_amount", ~hotel_disc | is_cancel
+            ),
+            "flight_booked": pa.array(flight_booked),
+            "hotel_booked": pa.array(hotel_booked),
+            "page_clicks": pa.array(clicks),
+            "cancellation": pa.array(is_cancel),
+        },
+        schema=schema.SESSIONS.arrow_schema,
+    )
+    has_flight = kind != HOTEL_ONLY
+    has_hotel = kind != FLIGHT_ONLY
+    return Bookings(
+        sessions=sessions,
+        flights=_flights_table(trip, trip_ids, has_flight, ref, home[bu]),
+        hotels=_hotels_table(trip, trip_ids, has_hotel, ref),
+    )
+
+
+@dataclass(frozen=True)
+class _Trips:
+    """One row per booking; flight columns are meaningful where a flight was booked, hotel ones likewise."""
+
+    destination: np.ndarray  # index into ref.destinations
+    leave_time: np.ndarray  # departure, or hotel check-in for hotel-only trips (µs)
+    return_time: np.ndarray
+    has_return: np.ndarray
+    seats: np.ndarray
+    bags: np.ndarray
+    airline: np.ndarray
+    fare: np.ndarray
+    brand: np.ndarray
+    nights: np.ndarray  # as recorded, quirks included
+    rooms: np.ndarray
+    check_in: np.ndarray
+    check_out: np.ndarray
+    room_price: np.ndarray
+
+
+def _draw_trips(
+    rng: np.random.Generator,
+    ref: Reference,
+    bu: np.ndarray,
+    kind: np.ndarray,
+    booked_at: np.ndarray,
+    home: np.ndarray,
+    b: UserBehaviour,
+) -> _Trips:
+    n = bu.size
+    dest = _draw_destinations(rng, ref, ref.home.city[home[bu]])
+    km = haversine_km(
+        ref.home.lat[home[bu]], ref.home.lon[home[bu]], ref.destinations.lat[dest], ref.destinations.lon[dest]
+    )
+
+    # Departure (or check-in) day: some days to months ahead; flights leave between 05:00 and 23:00.
+    lead_days = np.exp(np.log(b.lead_days_median[bu]) + 0.8 * rng.standard_normal(n))
+    leave_day = day_start(booked_at + (lead_days * US_PER_DAY).astype(np.int64))
+    leave = leave_day + rng.integers(5 * 60, 23 * 60, n) * US_PER_MINUTE
+    too_soon = leave < booked_at + 2 * US_PER_HOUR
+    leave[too_soon] += US_PER_DAY
+    leave_day = day_start(leave)
+
+    # Stay length: a few nights (median 3), bundles with a flight a little longer for some, rare long stays.
+    median_nights = b.nights_median[bu] * np.where(kind == BUNDLE, b.bundle_nights_mult[bu], 1.0)
+    true_nights = np.maximum(1, np.round(np.exp(np.log(median_nights) + 0.6 * rng.standard_normal(n))))
+    long_stay = rng.random(n) < 0.004
+    true_nights[long_stay] = rng.integers(14, 108, long_stay.sum())
+    true_nights = true_nights.astype(np.int64)
+
+    # Hotel: check-in at 11:00 or later on the day of arrival, check-out at 11:00.
+    check_in = np.clip(
+        leave + rng.integers(60, 300, n) * US_PER_MINUTE,
+        leave_day + 11 * US_PER_HOUR,
+        leave_day + 23 * US_PER_HOUR + 59 * US_PER_MINUTE,
+    )
+    check_in[kind == HOTEL_ONLY] = (
+        leave_day[kind == HOTEL_ONLY]
+        + 11 * US_PER_HOUR
+        + rng.integers(0, 11 * 60, (kind == HOTEL_ONLY).sum()) * US_PER_MINUTE
+    )
+    nights = true_nights.copy()
+    bad_dates = rng.random(n) < QUIRK_BAD_HOTEL_DATES
+    nights[bad_dates] = rng.choice([0, -1, -2], size=bad_dates.sum(), p=[0.75, 0.2, 0.05])
+    check_out = day_start(check_in) + nights * US_PER_DAY + 11 * US_PER_HOUR
+    wrong = ~bad_dates & (rng.random(n) < QUIRK_WRONG_NIGHTS)
+    nights[wrong] += rng.choice([-1, 1, 2], size=wrong.sum())
+
+    # Return flight on the check-out day (or after the stay for flight-only trips).
+    return_day = leave_day + true_nights * US_PER_DAY
+    ret = return_day + rng.integers(12 * 60, 23 * 60, n) * US_PER_MINUTE
+    has_return = rng.random(n) >= QUIRK_ONE_WAY
+
+    family = b.extra_seats[bu]
+    seats = 1 + rng.poisson(family)
+    group = rng.random(n) < 0.0015
+    seats[group] = rng.integers(4, 13, group.sum())
+    seats = np.minimum(seats, 12)
+    seats[rng.random(n) < QUIRK_ZERO_SEATS] = 0
+    bag_mean = b.bags_mean[bu] * np.maximum(seats, 1) ** 0.6 * (1 + 0.04 * (np.minimum(true_nights, 20) - 3))
+    bags = np.minimum(rng.poisson(np.clip(bag_mean, 0, None)), 13)
+
+    per_seat = (38.0 + 0.072 * km) * np.exp(0.4 * rng.standard_normal(n)) * b.price_mult[bu]
+    fare = per_seat * np.where(has_return, 1.85, 1.0) * np.maximum(seats, 1)
+    fare[rng.random(n) < QUIRK_ZERO_FARE] = 0.0
+
+    brand = rng.choice(ref.brand_label.size, size=n, p=ref.brand_weight)
+    abroad = ref.destinations.country[dest] != ref.home.country[home[bu]]
+    room_price = (
+        142.0
+        * ref.brand_price_tier[brand]
+        * b.hotel_price_mult[bu]
+        * np.where(abroad, 1.15, 1.0)
+        * np.exp(0.45 * rng.standard_normal(n))
+    )
+    rooms = np.minimum(1 + rng.poisson(b.extra_rooms[bu]), 6)
+    rooms[rng.random(n) < QUIRK_ZERO_ROOMS] = 0
+
+    return _Trips(
+        destination=dest,
+        leave_time=leave,
+        return_time=ret,
+        has_return=has_return,
+        seats=seats,
+        bags=bags,
+        airline=rng.choice(ref.airlines.size, size=n, p=ref.airline_weight),
+        fare=fare,
+        brand=brand,
+        nights=nights,
+        rooms=rooms,
+        check_in=check_in,
+        check_out=check_out,
+        room_price=np.clip(np.round(room_price), 8, 2377),
+    )
+
+
+def _draw_destinations(rng: np.random.Generator, ref: Reference, home_city: np.ndarray) -> np.ndarray:
+    """Destinations by popularity, never the traveller's own city."""
+    dest = rng.choice(ref.destinations.iata.size, size=home_city.size, p=ref.destinations.weight)
+    for _ in range(20):
+        same = np.flatnonzero(ref.destinations.city[dest] == home_city)
+        if same.size == 0:
+            break
+        dest[same] = rng.choice(ref.destinations.iata.size, size=same.size, p=ref.destinations.weight)
+    return dest
+
+
+def _draw_cancellations(
+    rng: np.random.Generator,
+    bi: np.ndarray,
+    u: np.ndarray,
+    booked: np.ndarray,
+    b: UserBehaviour,
+    leave_time: np.ndarray,
+    session_start: np.ndarray,
+    minutes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(booking index, session index) pairs: which bookings are cancelled and by which session."""
+    nxt = bi + 1
+    has_next = nxt < u.size
+    nxt = np.where(has_next, nxt, bi)
+    booking_end = session_start[bi] + (minutes[bi] * US_PER_MINUTE).astype(np.int64)
+    eligible = has_next & (u[nxt] == u[bi]) & ~booked[nxt] & (leave_time - booking_end > 3 * US_PER_HOUR)
+    wants = rng.random(bi.size) < b.cancel_p[u[bi]]
+    which = np.flatnonzero(eligible & wants)
+    return which, nxt[which]
+
+
+def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(a))
+
+
+def _flights_table(
+    trip: _Trips, trip_ids: pa.Array, rows: np.ndarray, ref: Reference, home: np.ndarray
+) -> pa.Table:
+    idx = np.flatnonzero(rows)
+    dest = trip.destination[idx]
+    one_way = ~trip.has_return[idx]
+    f = schema.FLIGHTS
+    return pa.table(
+        {
+            "trip_id": trip_ids.take(pa.array(idx)),
+            "origin_airport": pa.array(ref.home.iata[home[idx]], pa.string()),
+            "destination": pa.array(ref.destinations.city[dest], pa.string()),
+            "destination_airport": pa.array(ref.destinations.iata[dest], pa.string()),
+            "seats": pa.array(trip.seats[idx].astype(np.int32)),
+            "return_flight_booked": pa.array(trip.has_return[idx]),
+            "departure_time": timestamps(trip.leave_time[idx]),
+            "return_time": timestamps(trip.return_time[idx], mask=one_way),
+            "checked_bags": pa.array(trip.bags[idx].astype(np.int32)),
+            "trip_airline": pa.array(ref.airlines[trip.airline[idx]], pa.string()),
+            "destination_airport_lat": to_decimal(ref.destinations.lat[dest], f, "destination_airport_lat"),
+            "destination_airport_lon": to_decimal(ref.destinations.lon[dest], f, "destination_airport_lon"),
+            "base_fare_usd": to_decimal(trip.fare[idx], f, "base_fare_usd"),
+        },
+        schema=f.arrow_schema,
+    )
+
+
+def _hotels_table(trip: _Trips, trip_ids: pa.Array, rows: np.ndarray, ref: Reference) -> pa.Table:
+    idx = np.flatnonzero(rows)
+    names = ref.brand_label[trip.brand[idx]] + " - " + ref.destinations.city[trip.destination[idx]]
+    return pa.table(
+        {
+            "trip_id": trip_ids.take(pa.array(idx)),
+            "hotel_name": pa.array(names, pa.string()),
+            "nights": pa.array(trip.nights[idx].astype(np.int32)),
+            "rooms": pa.array(trip.rooms[idx].astype(np.int32)),
+            "check_in_time": timestamps(trip.check_in[idx]),
+            "check_out_time": timestamps(trip.check_out[idx]),
+            "hotel_per_room_usd": to_decimal(trip.room_price[idx], schema.HOTELS, "hotel_per_room_usd"),
+        },
+        schema=schema.HOTELS.arrow_schema,
+    )
