@@ -14,6 +14,7 @@ from pathlib import Path
 from traveltide_assets.pg_url import InvalidUrlError, redact, validate_pg_url
 from traveltide_assets.settings import default_source_dir
 from traveltide_assets.synthetic.mixes import UnknownMixError
+from traveltide_assets.pipeline import PipelineError
 
 EXIT_USAGE = 2
 
@@ -77,6 +78,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from traveltide_assets.pipeline import run_pipeline
+
+    summary = run_pipeline(
+        cohort_start=args.cohort_start, min_sessions=args.min_sessions, embedded_users=args.users
+    )
+    print(summary)
+    return 0
+
+
 def _check_pg_reachable(url: str) -> None:
     import psycopg
 
@@ -107,6 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="a PostgreSQL URL, or a folder for the embedded Parquet store (default: %(default)s)",
     )
     gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser(
+        "run",
+        help="materialise the whole asset graph headless (source: $TRAVELTIDE_SOURCE_URL, else the embedded store)",
+    )
+    run.add_argument("--cohort-start", default="2023-01-04", help="sessions strictly after this date count")
+    run.add_argument("--min-sessions", type=int, default=7, help="cohort users have more sessions than this")
+    run.add_argument(
+        "--users", type=_positive_int, default=100_000, help="users to generate if the embedded store is absent"
+    )
+    run.set_defaults(func=cmd_run)
     return parser
 
 
@@ -116,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (CliError, InvalidUrlError, UnknownMixError, ValueError) as exc:
+    except (CliError, InvalidUrlError, UnknownMixError, PipelineError, ValueError) as exc:
         print(f"traveltide {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

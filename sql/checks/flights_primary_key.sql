@@ -1,0 +1,2 @@
+-- raw_flights.trip_id is not null and unique.
+SELECT trip_id, count(*) AS copies FROM raw_flights GROUP BY trip_id HAVING trip_id IS NULL OR count(*) > 1

@@ -1,0 +1,81 @@
+"""Asset checks: each is a SQL file in sql/checks/ that selects the rows breaking its rule.
+
+A check passes when that query returns no rows; otherwise it reports the count and a sample of the rows at
+fault, naming the table and column. Checks guarding downstream data are blocking: a failure stops the
+assets below it, so nothing downstream is overwritten with bad data.
+"""
+
+
+import re
+from dataclasses import dataclass
+
+from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, MetadataValue, asset_check
+
+from traveltide_assets.duck import one_row
+from traveltide_assets.resources import StudySettings, Warehouse
+from traveltide_assets.sql_files import read_sql
+
+SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    asset: str
+    name: str
+    table_column: str  # what the failure message names, e.g. 'raw_sessions.user_id'
+    blocking: bool = True
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec("raw_users", "users_primary_key", "raw_users.user_id"),
+    CheckSpec("raw_users", "users_birthdate_plausible", "raw_users.birthdate"),
+    CheckSpec("raw_sessions", "sessions_primary_key", "raw_sessions.session_id"),
+    CheckSpec("raw_sessions", "sessions_have_known_users", "raw_sessions.user_id"),
+    CheckSpec("raw_sessions", "sessions_booked_trips_exist", "raw_sessions.trip_id"),
+    CheckSpec("raw_sessions", "sessions_discount_amounts_in_range", "raw_sessions.*_discount_amount"),
+    CheckSpec("raw_sessions", "sessions_page_clicks_plausible", "raw_sessions.page_clicks"),
+    CheckSpec("raw_sessions", "sessions_not_in_future", "raw_sessions.session_start"),
+    CheckSpec("raw_flights", "flights_primary_key", "raw_flights.trip_id"),
+    CheckSpec("raw_flights", "flights_values_in_range", "raw_flights.base_fare_usd/seats/checked_bags"),
+    CheckSpec("raw_hotels", "hotels_primary_key", "raw_hotels.trip_id"),
+    CheckSpec("raw_hotels", "hotels_values_in_range", "raw_hotels.nights/rooms/hotel_per_room_usd"),
+    CheckSpec("session_cohort", "cohort_rule_holds", "session_cohort.user_id"),
+    CheckSpec("session_cohort", "cohort_nights_clean", "session_cohort.nights"),
+    CheckSpec("user_features", "features_one_row_per_cohort_user", "user_features.user_id"),
+    CheckSpec("user_features", "features_in_range", "user_features"),
+    CheckSpec("perk_scores", "scores_finite", "perk_scores.score_*"),
+    CheckSpec("perk_assignments", "one_valid_assignment_per_cohort_user", "perk_assignments.user_id"),
+)
+
+
+def count_violations(warehouse: Warehouse, study: StudySettings, check_name: str) -> tuple[int, str]:
+    """(rows breaking the rule, a markdown sample of them)."""
+    sql = read_sql(f"checks/{check_name}.sql")
+    available = {"cohort_start": study.cohort_start, "min_sessions": study.min_sessions}
+    params = {k: v for k, v in available.items() if re.search(rf"\${k}\b", sql)}
+    with warehouse.connect() as con:
+        count = int(one_row(con, f"SELECT count(*) FROM ({sql})", params)[0])
+        sample = con.sql(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_ROWS}", params=params).df() if count else None
+    return count, (sample.to_markdown(index=False) if sample is not None else "")
+
+
+def _build(spec: CheckSpec) -> AssetChecksDefinition:
+    description = read_sql(f"checks/{spec.name}.sql").splitlines()[0].removeprefix("-- ")
+
+    @asset_check(asset=spec.asset, name=spec.name, description=description, blocking=spec.blocking)
+    def _check(warehouse: Warehouse, study: StudySettings) -> AssetCheckResult:
+        count, sample = count_violations(warehouse, study, spec.name)
+        metadata = {"violating_rows": MetadataValue.int(count)}
+        if count:
+            metadata["sample"] = MetadataValue.md(sample)
+        return AssetCheckResult(
+            passed=count == 0,
+            severity=AssetCheckSeverity.ERROR,
+            description=f"{spec.table_column}: {count:,} rows break the rule '{description}'" if count else None,
+            metadata=metadata,
+        )
+
+    return _check
+
+
+asset_checks = [_build(spec) for spec in CHECKS]

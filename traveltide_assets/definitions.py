@@ -1,0 +1,48 @@
+"""The one front door: every asset, check, resource, job and schedule of TravelTide Segments."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    EnvVar,
+    ScheduleDefinition,
+    define_asset_job,
+    in_process_executor,
+)
+
+from traveltide_assets.assets.cohort import session_cohort
+from traveltide_assets.assets.features import user_features
+from traveltide_assets.assets.perks import perk_assignments, perk_scores_asset, perk_summary, user_segments
+from traveltide_assets.assets.raw import raw_assets
+from traveltide_assets.checks import asset_checks
+from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.settings import SOURCE_URL_ENV, data_dir
+
+all_assets = [*raw_assets, session_cohort, user_features, perk_scores_asset, user_segments, perk_assignments, perk_summary]
+
+refresh_all = define_asset_job("refresh_all", selection=AssetSelection.all(), description="The whole lineage.")
+
+
+def build_resources() -> dict[str, object]:
+    """Resources from the environment: TRAVELTIDE_SOURCE_URL selects PostgreSQL, else the embedded store."""
+    root = data_dir()
+    source_url = EnvVar(SOURCE_URL_ENV) if os.environ.get(SOURCE_URL_ENV) else None
+    return {
+        "source": TravelTideSource(postgres_url=source_url, embedded_dir=str(root / "source")),
+        "warehouse": Warehouse(path=str(root / "warehouse.duckdb"), parquet_dir=str(root / "parquet")),
+        "study": StudySettings(),
+    }
+
+
+defs = Definitions(
+    assets=all_assets,
+    asset_checks=asset_checks,
+    jobs=[refresh_all],
+    schedules=[ScheduleDefinition(job=refresh_all, cron_schedule="0 4 * * *", name="daily_refresh")],
+    resources=build_resources(),
+    # One DuckDB file takes one writer at a time: steps run one after another in the run's process.
+    executor=in_process_executor,
+)

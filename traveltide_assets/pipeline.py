@@ -1,0 +1,65 @@
+"""Run the whole asset graph headless, in-process, as the README's run command and the tools do."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dagster import DagsterInstance, ExecuteInProcessResult
+
+from traveltide_assets.settings import data_dir
+
+
+class PipelineError(RuntimeError):
+    """A run failed; the message says which step and why."""
+
+
+def _instance() -> DagsterInstance:
+    # With DAGSTER_HOME set, runs land in that instance and show in the UI; otherwise an ephemeral one.
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+
+
+def study_run_config(cohort_start: str, min_sessions: int, embedded_users: int | None = None) -> dict[str, Any]:
+    resources: dict[str, Any] = {
+        "study": {"config": {"cohort_start": cohort_start, "min_sessions": min_sessions}},
+    }
+    if embedded_users is not None:
+        resources["source"] = {"config": {"embedded_users": embedded_users}}
+    return {"resources": resources}
+
+
+def execute(run_config: dict[str, Any] | None = None, instance: DagsterInstance | None = None) -> ExecuteInProcessResult:
+    from traveltide_assets.definitions import defs
+
+    job = defs.resolve_job_def("refresh_all")
+    return job.execute_in_process(run_config=run_config or {}, instance=instance or _instance(), raise_on_error=False)
+
+
+def failure_message(result: ExecuteInProcessResult) -> str:
+    failures = [e for e in result.all_events if e.is_step_failure]
+    if failures:
+        event = failures[0]
+        error = event.step_failure_data.error if event.step_failure_data else None
+        cause = error.cause.message.strip() if error and error.cause else ""
+        message = error.message.strip() if error else "unknown error"
+        return f"step {event.step_key} failed: {cause or message}".splitlines()[0]
+    failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    if failed_checks:
+        check = failed_checks[0]
+        return f"check {check.check_name} failed: {check.description}"
+    return "the run failed"
+
+
+def run_pipeline(cohort_start: str = "2023-01-04", min_sessions: int = 7, embedded_users: int | None = None) -> str:
+    config = study_run_config(cohort_start, min_sessions, embedded_users)
+    result = execute(config)
+    if not result.success:
+        raise PipelineError(failure_message(result))
+    checks = result.get_asset_check_evaluations()
+    if any(not c.passed for c in checks):
+        raise PipelineError(failure_message(result))
+    materialised = len(result.get_asset_materialization_events())
+    return (
+        f"materialised {materialised} assets, {len(checks)} checks passed; "
+        f"warehouse {data_dir() / 'warehouse.duckdb'}, Parquet in {data_dir() / 'parquet'}/"
+    )

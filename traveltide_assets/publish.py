@@ -1,0 +1,109 @@
+"""Atomic publication of an asset: its warehouse table and its Parquet export change together or not at all.
+
+The table is replaced inside a DuckDB transaction, the Parquet file is written to a hidden temporary name in
+the same folder and renamed over the old one (atomic on POSIX), and the transaction commits only after the
+rename. A failure at any step rolls back the table and deletes the temporary file: readers keep seeing the
+previous good version of both.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dagster import MetadataValue, TableColumn, TableSchema
+
+from traveltide_assets.duck import one_row, run
+from traveltide_assets.resources import Warehouse
+
+PREVIEW_ROWS = 5
+
+
+def _temporary_sibling(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".parquet.tmp", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def publish_query(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, sql: str, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Materialise `sql` as table `name` and as `<parquet_dir>/<name>.parquet`; returns standard metadata."""
+    final = warehouse.parquet_path(name)
+    tmp = _temporary_sibling(final)
+    run(con, "BEGIN TRANSACTION")
+    try:
+        run(con, f"CREATE OR REPLACE TABLE {name} AS {sql}", params)
+        run(con, f"COPY {name} TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+        os.replace(tmp, final)
+        run(con, "COMMIT")
+    except BaseException:
+        run(con, "ROLLBACK")
+        tmp.unlink(missing_ok=True)
+        raise
+    return table_metadata(con, name, final)
+
+
+def publish_arrow(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, table: pa.Table
+) -> dict[str, Any]:
+    """Publish an in-memory Arrow table the same way (for assets computed in Python)."""
+    con.register("_incoming", table)
+    try:
+        return publish_query(con, warehouse, name, "SELECT * FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+def publish_parquet_file(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, staged: Path
+) -> dict[str, Any]:
+    """Publish a Parquet file already written (streamed) to a temporary path: load the table, then rename."""
+    final = warehouse.parquet_path(name)
+    run(con, "BEGIN TRANSACTION")
+    try:
+        run(con, f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(staged)])
+        os.replace(staged, final)
+        run(con, "COMMIT")
+    except BaseException:
+        run(con, "ROLLBACK")
+        staged.unlink(missing_ok=True)
+        raise
+    return table_metadata(con, name, final)
+
+
+def stream_to_staged_parquet(reader: pa.RecordBatchReader, final: Path) -> tuple[Path, int]:
+    """Write record batches to a hidden temporary file next to `final`; returns (path, rows)."""
+    tmp = _temporary_sibling(final)
+    rows = 0
+    try:
+        with pq.ParquetWriter(tmp, reader.schema, compression="zstd") as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, rows
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, name: str, parquet: Path | None = None) -> dict[str, Any]:
+    """Row count, column schema, a small preview and where the Parquet export is."""
+    described = con.execute(f"DESCRIBE {name}").fetchall()
+    count_row = one_row(con, f"SELECT count(*) FROM {name}")
+    preview = con.sql(f"SELECT * FROM {name} LIMIT {PREVIEW_ROWS}").df()
+    metadata: dict[str, Any] = {
+        "dagster/row_count": MetadataValue.int(int(count_row[0]) if count_row else 0),
+        "dagster/column_schema": TableSchema(columns=[TableColumn(name=c[0], type=str(c[1])) for c in described]),
+        "preview": MetadataValue.md(preview.to_markdown(index=False) if not preview.empty else "(no rows)"),
+        "warehouse_table": MetadataValue.text(name),
+    }
+    if parquet is not None:
+        metadata["parquet_path"] = MetadataValue.path(str(parquet))
+    return metadata

@@ -1,0 +1,165 @@
+"""Dagster resources: the TravelTide source, the DuckDB warehouse (+ Parquet exports) and the study settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dagster import ConfigurableResource
+from pydantic import Field, field_validator
+
+from traveltide_assets.pg_url import redact, validate_pg_url
+from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE
+from traveltide_assets.synthetic.schema import SOURCE_TABLES, TRUTH_PG_SCHEMA
+
+BATCH_ROWS = 262_144
+
+
+class SourceSchemaError(RuntimeError):
+    """The source does not have the table or column the pipeline expects."""
+
+
+class StudySettings(ConfigurableResource):
+    """The cohort definition, shared by the extraction (date pushdown) and the cohort asset."""
+
+    cohort_start: str = Field(default="2023-01-04", description="Sessions strictly after this date count.")
+    min_sessions: int = Field(default=7, description="Cohort users have more than this many sessions.")
+
+    @field_validator("cohort_start")
+    @classmethod
+    def _valid_start(cls, value: str) -> str:
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"cohort_start must be a date YYYY-MM-DD, got {value!r}") from None
+        if day > dt.date.today():
+            raise ValueError(f"cohort_start {value} is in the future")
+        return value
+
+    @field_validator("min_sessions")
+    @classmethod
+    def _valid_min(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"min_sessions must be >= 0, got {value}")
+        return value
+
+    @property
+    def start_timestamp(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.cohort_start)
+
+
+class TravelTideSource(ConfigurableResource):
+    """Where raw rows come from: a PostgreSQL URL when configured, else the embedded Parquet store."""
+
+    postgres_url: str | None = Field(default=None, description="postgresql://... of the TravelTide database")
+    embedded_dir: str = Field(default="data/source", description="Folder of the embedded synthetic source")
+    embedded_users: int = Field(default=100_000, description="Users to generate when the embedded store is absent")
+    embedded_seed: int = 7
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.postgres_url)
+
+    def describe(self) -> str:
+        if self.postgres_url:
+            return f"PostgreSQL {redact(self.postgres_url)}"
+        return f"embedded Parquet store {self.embedded_dir}"
+
+    def ensure_available(self) -> str | None:
+        """Generate the embedded store on first use; returns a note when it did."""
+        if self.is_postgres:
+            validate_pg_url(self.postgres_url or "")
+            return None
+        folder = Path(self.embedded_dir)
+        if all((folder / f"{t.name}.parquet").is_file() for t in SOURCE_TABLES):
+            return None
+        from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
+        from traveltide_assets.synthetic.load import write_parquet_store
+
+        config = GeneratorConfig(users=self.embedded_users, seed=self.embedded_seed)
+        write_parquet_store(generate_source(config), folder)
+        return f"generated the embedded synthetic source ({self.embedded_users:,} users) in {folder}"
+
+    def columns(self, table: str) -> dict[str, str]:
+        """Column name -> type name of a source table, in order (empty if the table is missing)."""
+        if self.is_postgres:
+            import adbc_driver_postgresql.dbapi as pgdbapi
+
+            with pgdbapi.connect(self.postgres_url) as conn, conn.cursor() as cur:
+                cur.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+                    parameters=(table,),
+                )
+                return {name: dtype for name, dtype in cur.fetchall()}
+        path = Path(self.embedded_dir) / f"{table}.parquet"
+        if not path.is_file():
+            return {}
+        return {f.name: str(f.type) for f in pq.read_schema(path)}
+
+    @contextmanager
+    def read(self, sql: str, params: tuple[object, ...]) -> Iterator[pa.RecordBatchReader]:
+        """Stream the rows of `sql` (with $1.. parameters) as Arrow record batches."""
+        if self.is_postgres:
+            import adbc_driver_postgresql.dbapi as pgdbapi
+
+            with pgdbapi.connect(self.postgres_url) as conn, conn.cursor() as cur:
+                # Read-only where the server allows it: the pipeline never writes to the source.
+                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                cur.execute(sql, parameters=params)
+                yield cur.fetch_record_batch()
+            return
+        con = duckdb.connect()
+        try:
+            for spec in SOURCE_TABLES:
+                con.read_parquet(str(Path(self.embedded_dir) / f"{spec.name}.parquet")).create_view(spec.name)
+            yield con.sql(sql, params=list(params)).to_arrow_reader(BATCH_ROWS)
+        finally:
+            con.close()
+
+    def ground_truth(self) -> pa.Table | None:
+        """The planted truth of a synthetic source, or None (a real database has none)."""
+        if self.is_postgres:
+            import adbc_driver_postgresql.dbapi as pgdbapi
+
+            with pgdbapi.connect(self.postgres_url) as conn, conn.cursor() as cur:
+                cur.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
+                    "AND table_name = 'ground_truth'",
+                    parameters=(TRUTH_PG_SCHEMA,),
+                )
+                row = cur.fetchone()
+                if not row or not row[0]:
+                    return None
+                cur.execute(f"SELECT user_id, favourite_perk FROM {TRUTH_PG_SCHEMA}.ground_truth")
+                return cur.fetch_arrow_table()
+        path = Path(self.embedded_dir) / GROUND_TRUTH_FILE
+        return pq.read_table(path) if path.is_file() else None
+
+
+class Warehouse(ConfigurableResource):
+    """The DuckDB warehouse file and the folder of Parquet exports beside it."""
+
+    path: str = Field(default="data/warehouse.duckdb", description="DuckDB file holding every asset's table")
+    parquet_dir: str = Field(default="data/parquet", description="One Parquet file per asset, for consumers")
+    memory_limit: str = Field(default="3GB", description="DuckDB memory_limit; beyond it DuckDB spills to disk")
+    threads: int = Field(default=2, description="DuckDB worker threads")
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(
+            self.path, config={"memory_limit": self.memory_limit, "threads": str(self.threads)}
+        )
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def parquet_path(self, asset: str) -> Path:
+        return Path(self.parquet_dir) / f"{asset}.parquet"
