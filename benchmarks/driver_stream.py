@@ -32,6 +32,7 @@ import json
 import platform
 import queue
 import resource
+import statistics
 import subprocess
 import sys
 import threading
@@ -205,9 +206,7 @@ def _csv_parser(variant: Variant) -> Callable[[bytearray], pa.Table]:
     )
 
     def parse_block(block: bytearray) -> pa.Table:
-        return pacsv.read_csv(
-            pa.py_buffer(block), read_options=read, parse_options=parse, convert_options=convert
-        )
+        return pacsv.read_csv(pa.py_buffer(block), read_options=read, parse_options=parse, convert_options=convert)
 
     return parse_block
 
@@ -345,9 +344,7 @@ def child_main(method: str, url: str, variant: Variant, batch_rows: int) -> None
     seconds = time.perf_counter() - start
     types = {c: str(schema.field(c).type) for c in REPORTED_COLUMNS} if schema is not None else {}
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(
-        json.dumps({"seconds": seconds, "rows": rows, "bytes": nbytes, "rss": peak_rss_mib, "types": types})
-    )
+    print(json.dumps({"seconds": seconds, "rows": rows, "bytes": nbytes, "rss": peak_rss_mib, "types": types}))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -418,26 +415,27 @@ def run_child(method: str, variant: Variant, url: str, batch_rows: int) -> dict[
 
 
 def print_results(measurements: list[Measurement]) -> None:
-    header = f"{'method':<31} {'seconds':>8} {'rows/s':>12} {'MB/s':>8} {'peak RSS MiB':>13}  MB counted"
+    columns = ("best s", 7), ("median s", 8), ("rows/s", 10), ("MB/s", 6), ("peak RSS MiB", 12)
+    header = f"{'method':<27} " + " ".join(f"{name:>{width}}" for name, width in columns) + "  MB counted"
     print(header)
     print("-" * len(header))
     for m in measurements:
         best = min(m.seconds)
         kind = BYTES_KIND.get(m.method, "Arrow nbytes")
         print(
-            f"{m.label:<31} {best:>8.2f} {m.rows / best:>12,.0f} {m.nbytes / best / 1e6:>8.1f}"
-            f" {m.peak_rss_mib:>13.0f}  {kind}"
+            f"{m.label:<27} {best:>7.2f} {statistics.median(m.seconds):>8.2f} {m.rows / best:>10,.0f}"
+            f" {m.nbytes / best / 1e6:>6.1f} {m.peak_rss_mib:>12.0f}  {kind}"
         )
+    print("(rows/s and MB/s from the best run; MB = 10^6 bytes)")
     print()
-    print(
-        "all runs (s): "
-        + "; ".join(f"{m.label} " + "/".join(f"{s:.2f}" for s in m.seconds) for m in measurements)
-    )
+    print("all runs (s):")
+    for m in measurements:
+        print(f"  {m.label:<27} " + " ".join(f"{s:.2f}" for s in m.seconds))
     print()
     print("Arrow types produced:")
     for m in measurements:
         if m.types:
-            print(f"  {m.label:<31} " + ", ".join(f"{c}: {t}" for c, t in m.types.items()))
+            print(f"  {m.label:<27} " + ", ".join(f"{c}: {t}" for c, t in m.types.items()))
 
 
 def parent_main(args: argparse.Namespace) -> None:
@@ -467,14 +465,12 @@ def parent_main(args: argparse.Namespace) -> None:
                     raise RuntimeError(f"{m.label}: got {r['rows']} rows, expected {args.rows}")
                 m.rows, m.nbytes, m.types = r["rows"], r["bytes"], r["types"]
                 m.peak_rss_mib = max(m.peak_rss_mib, r["rss"])
-                print(f"  {m.label:<31} {r['seconds']:.2f}s", file=sys.stderr, flush=True)
+                print(f"  {m.label:<27} {r['seconds']:.2f}s", file=sys.stderr, flush=True)
     print_results(list(results.values()))
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000_000, help="rows in sessions (default 5,000,000)")
     parser.add_argument("--repeats", type=int, default=2, help="runs per method; the best is reported")
     parser.add_argument("--batch-rows", type=int, default=65_536, help="fetchmany size for psycopg_fetchmany")

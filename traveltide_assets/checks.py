@@ -5,7 +5,6 @@ fault, naming the table and column. Checks guarding downstream data are blocking
 assets below it, so nothing downstream is overwritten with bad data.
 """
 
-
 import re
 from dataclasses import dataclass
 

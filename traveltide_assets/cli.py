@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from traveltide_assets.pg_url import InvalidUrlError, redact, validate_pg_url
+from traveltide_assets.pipeline import PipelineError
 from traveltide_assets.settings import default_source_dir
 from traveltide_assets.synthetic.mixes import UnknownMixError
-from traveltide_assets.pipeline import PipelineError
 
 EXIT_USAGE = 2
 
@@ -81,9 +81,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from traveltide_assets.pipeline import run_pipeline
 
-    summary = run_pipeline(
-        cohort_start=args.cohort_start, min_sessions=args.min_sessions, embedded_users=args.users
-    )
+    summary = run_pipeline(cohort_start=args.cohort_start, min_sessions=args.min_sessions, embedded_users=args.users)
     print(summary)
     return 0
 
@@ -103,14 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="traveltide", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    gen = sub.add_parser(
-        "generate", help="generate a synthetic TravelTide source with planted perk preferences"
-    )
+    gen = sub.add_parser("generate", help="generate a synthetic TravelTide source with planted perk preferences")
     gen.add_argument("--users", type=_positive_int, default=100_000, help="number of users (real: 1,020,926)")
     gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument(
-        "--mix", default="default", help="perk mix: default, unbalanced, null, or 'perk=share,...'"
-    )
+    gen.add_argument("--mix", default="default", help="perk mix: default, unbalanced, null, or 'perk=share,...'")
     gen.add_argument("--signal", type=_non_negative_float, default=1.0, help="scale of planted perk effects")
     gen.add_argument(
         "--to",
@@ -126,7 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cohort-start", default="2023-01-04", help="sessions strictly after this date count")
     run.add_argument("--min-sessions", type=int, default=7, help="cohort users have more sessions than this")
     run.add_argument(
-        "--users", type=_positive_int, default=100_000, help="users to generate if the embedded store is absent"
+        "--users",
+        type=_positive_int,
+        default=100_000,
+        help="users to generate if the embedded store is absent",
     )
     run.set_defaults(func=cmd_run)
     return parser

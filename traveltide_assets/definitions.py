@@ -21,7 +21,15 @@ from traveltide_assets.checks import asset_checks
 from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 from traveltide_assets.settings import SOURCE_URL_ENV, data_dir
 
-all_assets = [*raw_assets, session_cohort, user_features, perk_scores_asset, user_segments, perk_assignments, perk_summary]
+all_assets = [
+    *raw_assets,
+    session_cohort,
+    user_features,
+    perk_scores_asset,
+    user_segments,
+    perk_assignments,
+    perk_summary,
+]
 
 refresh_all = define_asset_job("refresh_all", selection=AssetSelection.all(), description="The whole lineage.")
 

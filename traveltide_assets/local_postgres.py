@@ -107,7 +107,8 @@ class LocalPostgres:
     Args:
         base_dir: directory for the cluster (``<base_dir>/data``) and its log. If ``None`` a temp
             directory is created under /tmp and removed again by ``stop()``; a given directory is
-            left in place. When running as root it must be reachable by the ``postgres`` user.
+            left in place, and a cluster already in it is reused (keeping its data). When running
+            as root it must be reachable by the ``postgres`` user.
         dbname: database created after start-up (``postgres`` always exists too).
         port: TCP port on 127.0.0.1; a free one is picked if ``None``.
         settings: extra server settings (``name -> value``), applied over the defaults.
@@ -185,7 +186,7 @@ class LocalPostgres:
         self._bin_dir = find_postgres_bin_dir()
         self._prepare_dirs()
         try:
-            self._initdb()
+            self._init_cluster()
             self._start_server()
             atexit.register(self.stop)
             self._create_database()
@@ -281,37 +282,41 @@ class LocalPostgres:
             check=False,
         )
         if check and proc.returncode != 0:
-            raise RuntimeError(
-                f"{' '.join(argv)} failed with exit code {proc.returncode}:\n{proc.stdout}{proc.stderr}"
-            )
+            raise RuntimeError(f"{' '.join(argv)} failed with exit code {proc.returncode}:\n{proc.stdout}{proc.stderr}")
         return proc
 
-    def _initdb(self) -> None:
+    def _init_cluster(self) -> None:
+        """initdb unless ``data_dir`` already holds a cluster, then (re)write our settings file."""
         assert self._bin_dir is not None
-        self._run_pg(
-            [
-                str(self._bin_dir / "initdb"),
-                "-D",
-                str(self.data_dir),
-                "-A",
-                "trust",
-                "-U",
-                _PG_USER,
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",  # throwaway cluster: do not fsync the fresh files
-            ]
-        )
+        conf_name = "local_postgres.conf"
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._run_pg(
+                [
+                    str(self._bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-A",
+                    "trust",
+                    "-U",
+                    _PG_USER,
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",  # throwaway cluster: do not fsync the fresh files
+                ]
+            )
+            with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
+                conf.write(f"\ninclude_if_exists = '{conf_name}'  # written by traveltide_assets.local_postgres\n")
         lines = [
-            "",
-            "# --- added by traveltide_assets.local_postgres ---",
+            "# Written by traveltide_assets.local_postgres on every start; edits are overwritten.",
             "listen_addresses = '127.0.0.1'",
-            f"unix_socket_directories = '{self.socket_dir}'",
+            f"unix_socket_directories = '{_quote_conf(str(self.socket_dir))}'",
             *(f"{name} = '{_quote_conf(value)}'" for name, value in self.settings.items()),
         ]
-        with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
-            conf.write("\n".join(lines) + "\n")
+        conf_path = self.data_dir / conf_name
+        conf_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if self._as_root():
+            os.chown(conf_path, *self._pg_user_ids())
 
     def _start_server(self) -> None:
         assert self._bin_dir is not None
@@ -362,6 +367,8 @@ class LocalPostgres:
         if self.dbname == _PG_USER:
             return
         with psycopg.connect(self.url_for(_PG_USER), autocommit=True, connect_timeout=10) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.dbname]).fetchone():
+                return  # reusing an existing cluster
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
 
 

@@ -12,9 +12,7 @@ class InvalidUrlError(ValueError):
 def validate_pg_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise InvalidUrlError(
-            f"not a PostgreSQL URL (expected postgresql://user@host:port/db): {redact(url)!r}"
-        )
+        raise InvalidUrlError(f"not a PostgreSQL URL (expected postgresql://user@host:port/db): {redact(url)!r}")
     if not parts.hostname and "host=" not in parts.query:
         raise InvalidUrlError(f"PostgreSQL URL names no host: {redact(url)!r}")
     try:

@@ -19,16 +19,14 @@ def _instance() -> DagsterInstance:
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
-def study_run_config(cohort_start: str, min_sessions: int, embedded_users: int | None = None) -> dict[str, Any]:
-    resources: dict[str, Any] = {
-        "study": {"config": {"cohort_start": cohort_start, "min_sessions": min_sessions}},
-    }
-    if embedded_users is not None:
-        resources["source"] = {"config": {"embedded_users": embedded_users}}
-    return {"resources": resources}
+def study_run_config(cohort_start: str, min_sessions: int) -> dict[str, Any]:
+    """Run configuration of the cohort definition (validated by StudySettings)."""
+    return {"resources": {"study": {"config": {"cohort_start": cohort_start, "min_sessions": min_sessions}}}}
 
 
-def execute(run_config: dict[str, Any] | None = None, instance: DagsterInstance | None = None) -> ExecuteInProcessResult:
+def execute(
+    run_config: dict[str, Any] | None = None, instance: DagsterInstance | None = None
+) -> ExecuteInProcessResult:
     from traveltide_assets.definitions import defs
 
     job = defs.resolve_job_def("refresh_all")
@@ -51,8 +49,15 @@ def failure_message(result: ExecuteInProcessResult) -> str:
 
 
 def run_pipeline(cohort_start: str = "2023-01-04", min_sessions: int = 7, embedded_users: int | None = None) -> str:
-    config = study_run_config(cohort_start, min_sessions, embedded_users)
-    result = execute(config)
+    from traveltide_assets.definitions import build_resources
+    from traveltide_assets.resources import check_cohort_start, check_min_sessions
+
+    check_cohort_start(cohort_start)  # one clear error before any work
+    check_min_sessions(min_sessions)
+    source = build_resources()["source"]
+    if embedded_users is not None and not source.is_postgres:  # type: ignore[attr-defined]
+        source.model_copy(update={"embedded_users": embedded_users}).ensure_available()  # type: ignore[attr-defined]
+    result = execute(study_run_config(cohort_start, min_sessions))
     if not result.success:
         raise PipelineError(failure_message(result))
     checks = result.get_asset_check_evaluations()

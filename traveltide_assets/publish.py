@@ -32,7 +32,11 @@ def _temporary_sibling(path: Path) -> Path:
 
 
 def publish_query(
-    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, sql: str, params: dict[str, Any] | None = None
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
+    name: str,
+    sql: str,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Materialise `sql` as table `name` and as `<parquet_dir>/<name>.parquet`; returns standard metadata."""
     final = warehouse.parquet_path(name)
@@ -50,9 +54,7 @@ def publish_query(
     return table_metadata(con, name, final)
 
 
-def publish_arrow(
-    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, table: pa.Table
-) -> dict[str, Any]:
+def publish_arrow(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, table: pa.Table) -> dict[str, Any]:
     """Publish an in-memory Arrow table the same way (for assets computed in Python)."""
     con.register("_incoming", table)
     try:

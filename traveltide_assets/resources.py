@@ -24,6 +24,22 @@ class SourceSchemaError(RuntimeError):
     """The source does not have the table or column the pipeline expects."""
 
 
+def check_cohort_start(value: str) -> str:
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"cohort_start must be a date YYYY-MM-DD, got {value!r}") from None
+    if day > dt.date.today():
+        raise ValueError(f"cohort_start {value} is in the future")
+    return value
+
+
+def check_min_sessions(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"min_sessions must be >= 0, got {value}")
+    return value
+
+
 class StudySettings(ConfigurableResource):
     """The cohort definition, shared by the extraction (date pushdown) and the cohort asset."""
 
@@ -33,20 +49,12 @@ class StudySettings(ConfigurableResource):
     @field_validator("cohort_start")
     @classmethod
     def _valid_start(cls, value: str) -> str:
-        try:
-            day = dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"cohort_start must be a date YYYY-MM-DD, got {value!r}") from None
-        if day > dt.date.today():
-            raise ValueError(f"cohort_start {value} is in the future")
-        return value
+        return check_cohort_start(value)
 
     @field_validator("min_sessions")
     @classmethod
     def _valid_min(cls, value: int) -> int:
-        if value < 0:
-            raise ValueError(f"min_sessions must be >= 0, got {value}")
-        return value
+        return check_min_sessions(value)
 
     @property
     def start_timestamp(self) -> dt.datetime:
@@ -153,9 +161,7 @@ class Warehouse(ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(
-            self.path, config={"memory_limit": self.memory_limit, "threads": str(self.threads)}
-        )
+        con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit, "threads": str(self.threads)})
         try:
             yield con
         finally:

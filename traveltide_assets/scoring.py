@@ -104,8 +104,9 @@ def assign_perks(scores: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
 def _reasons(favourite: np.ndarray, features: pd.DataFrame) -> list[str]:
     """'Free checked bag: checks bags per seat 1.50 (cohort median 0.50)' for each user's strongest driver."""
     medians = {f: features[f].median() for f in DRIVER_FEATURES}
-    z = {(d.feature, d.log): robust_z(features[d.feature], d.log).to_numpy() for ds in PERK_DRIVERS.values()
-         for d in ds}
+    z = {
+        (d.feature, d.log): robust_z(features[d.feature], d.log).to_numpy() for ds in PERK_DRIVERS.values() for d in ds
+    }
     reasons = []
     for i, perk in enumerate(favourite):
         drivers = PERK_DRIVERS[perk]

@@ -16,4 +16,5 @@ def data_dir() -> Path:
 def default_source_dir() -> Path:
     return data_dir() / "source"
 
+
 SOURCE_URL_ENV = "TRAVELTIDE_SOURCE_URL"

@@ -14,9 +14,7 @@ def sql_dir() -> Path:
     for candidate in _CANDIDATES:
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(
-        f"the project's sql/ folder is missing (looked in {', '.join(map(str, _CANDIDATES))})"
-    )
+    raise FileNotFoundError(f"the project's sql/ folder is missing (looked in {', '.join(map(str, _CANDIDATES))})")
 
 
 @cache
@@ -33,8 +31,6 @@ def sql_statements(relative_path: str) -> dict[str, str]:
     for statement in statements:
         match = re.match(r"CREATE TABLE\s+([\w.]+)", statement, flags=re.IGNORECASE)
         if match is None:
-            raise ValueError(
-                f"{relative_path}: expected only CREATE TABLE statements, got {statement[:60]!r}"
-            )
+            raise ValueError(f"{relative_path}: expected only CREATE TABLE statements, got {statement[:60]!r}")
         keyed[match.group(1)] = statement
     return keyed

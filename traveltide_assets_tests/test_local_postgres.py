@@ -45,7 +45,7 @@ def test_start_query_and_stop() -> None:
     server.stop()  # idempotent
 
 
-def test_settings_override_and_explicit_base_dir() -> None:
+def test_settings_and_reusable_base_dir() -> None:
     # pytest's tmp_path lives under a 0700 dir the 'postgres' user cannot enter when we are root,
     # so use a traversable directory under /tmp that we clean up ourselves.
     with tempfile.TemporaryDirectory(prefix="pgt") as tmp:
@@ -55,8 +55,15 @@ def test_settings_override_and_explicit_base_dir() -> None:
         with server, psycopg.connect(server.url, connect_timeout=10) as conn:
             assert conn.execute("show work_mem").fetchone() == ("64MB",)
             assert conn.execute("select current_database()").fetchone() == ("other",)
+            conn.execute("create table kept as select 42 as answer")
         assert not _accepts_connections(server.port)
         assert base.is_dir(), "a caller-provided base_dir is left in place"
+
+        # Starting again on the same base_dir reuses the cluster, with the new settings.
+        again = LocalPostgres(base_dir=base, dbname="other", settings={"work_mem": "8MB"})
+        with again, psycopg.connect(again.url, connect_timeout=10) as conn:
+            assert conn.execute("select answer from kept").fetchone() == (42,)
+            assert conn.execute("show work_mem").fetchone() == ("8MB",)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root needs the postgres user to reach base_dir")

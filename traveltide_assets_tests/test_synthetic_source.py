@@ -21,9 +21,7 @@ def _profile(folder: Path) -> dict[str, float]:
     cur = con.execute(read_sql("source/profile.sql"), {"cohort_start": "2023-01-04", "min_sessions": 7})
     row = cur.fetchone()
     assert row is not None
-    return {
-        d[0]: (float(v) if v is not None else float("nan")) for d, v in zip(cur.description, row, strict=True)
-    }
+    return {d[0]: (float(v) if v is not None else float("nan")) for d, v in zip(cur.description, row, strict=True)}
 
 
 def test_tables_have_the_real_columns_order_and_types(stats_source: SyntheticSource) -> None:
@@ -89,22 +87,11 @@ def test_referential_integrity(stats_store: Path) -> None:
     # Every booking session's trip exists in flights / hotels exactly as its flags say, and vice versa.
     booked = "FROM sessions s WHERE s.trip_id IS NOT NULL AND NOT s.cancellation"
     assert (
-        count(
-            f"SELECT count(*) {booked} AND s.flight_booked AND s.trip_id NOT IN (SELECT trip_id FROM flights)"
-        )
-        == 0
+        count(f"SELECT count(*) {booked} AND s.flight_booked AND s.trip_id NOT IN (SELECT trip_id FROM flights)") == 0
     )
+    assert count(f"SELECT count(*) {booked} AND s.hotel_booked AND s.trip_id NOT IN (SELECT trip_id FROM hotels)") == 0
     assert (
-        count(
-            f"SELECT count(*) {booked} AND s.hotel_booked AND s.trip_id NOT IN (SELECT trip_id FROM hotels)"
-        )
-        == 0
-    )
-    assert (
-        count(
-            f"SELECT count(*) {booked} AND NOT s.flight_booked AND s.trip_id IN (SELECT trip_id FROM flights)"
-        )
-        == 0
+        count(f"SELECT count(*) {booked} AND NOT s.flight_booked AND s.trip_id IN (SELECT trip_id FROM flights)") == 0
     )
     for table in ("flights", "hotels"):
         orphans = f"SELECT count(*) FROM {table} t WHERE t.trip_id NOT IN (SELECT trip_id {booked})"
@@ -120,10 +107,7 @@ def test_referential_integrity(stats_store: Path) -> None:
         == 0
     )
     assert (
-        count(
-            "SELECT count(*) FROM sessions s JOIN users u USING (user_id) "
-            "WHERE s.session_start < u.sign_up_date"
-        )
+        count("SELECT count(*) FROM sessions s JOIN users u USING (user_id) WHERE s.session_start < u.sign_up_date")
         == 0
     )
     assert count("SELECT count(*) FROM flights f WHERE f.origin_airport IS NULL") == 0
@@ -140,8 +124,7 @@ def test_known_quirks_are_present_at_realistic_rates(stats_store: Path) -> None:
     assert rate("SELECT avg((nights <= 0)::int) FROM hotels") == pytest.approx(0.012, abs=0.004)
     assert rate("SELECT avg((check_out_time < check_in_time)::int) FROM hotels") > 0.005
     inconsistent = (
-        "SELECT avg((nights > 0 AND nights <> datediff('day', check_in_time, check_out_time))::int) "
-        "FROM hotels"
+        "SELECT avg((nights > 0 AND nights <> datediff('day', check_in_time, check_out_time))::int) FROM hotels"
     )
     assert 0.001 < rate(inconsistent) < 0.01
     assert rate("SELECT avg(((return_time IS NULL) <> (NOT return_flight_booked))::int) FROM flights") == 0
@@ -153,22 +136,15 @@ def test_known_quirks_are_present_at_realistic_rates(stats_store: Path) -> None:
                                   AND flight_discount_amount IS NULL AND hotel_discount_amount IS NULL)::int)
                       FROM sessions WHERE cancellation"""
     assert rate(cancel_flags) == 1
-    assert (
-        rate("SELECT avg((epoch(session_end - session_start) >= 7199)::int) FROM sessions WHERE cancellation")
-        > 0.4
-    )
+    assert rate("SELECT avg((epoch(session_end - session_start) >= 7199)::int) FROM sessions WHERE cancellation") > 0.4
     assert rate("SELECT max(page_clicks) FROM sessions") > 1000
     assert rate("SELECT count(*) FROM hotels WHERE hotel_name LIKE '%  - %'") > 0
     assert (
-        rate("SELECT count(*) FROM hotels WHERE rooms = 0")
-        + rate("SELECT count(*) FROM flights WHERE seats = 0")
-        > 0
+        rate("SELECT count(*) FROM hotels WHERE rooms = 0") + rate("SELECT count(*) FROM flights WHERE seats = 0") > 0
     )
     assert rate("SELECT max(flight_discount_amount) FROM sessions") <= 0.85
     assert rate("SELECT max(hotel_discount_amount) FROM sessions") <= 0.65
-    steps = (
-        "SELECT avg((round(flight_discount_amount * 20) <> flight_discount_amount * 20)::int) FROM sessions"
-    )
+    steps = "SELECT avg((round(flight_discount_amount * 20) <> flight_discount_amount * 20)::int) FROM sessions"
     assert rate(steps) == 0
 
 
@@ -210,9 +186,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     ]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    assert (tmp_path / "a" / "sessions.parquet").read_bytes() != (
-        tmp_path / "c" / "sessions.parquet"
-    ).read_bytes()
+    assert (tmp_path / "a" / "sessions.parquet").read_bytes() != (tmp_path / "c" / "sessions.parquet").read_bytes()
 
 
 def test_null_mix_plants_no_preference() -> None:

@@ -1,6 +1,5 @@
 """The study cohort: cleaned sessions of heavy recent users, joined to what they booked."""
 
-
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from traveltide_assets.assets.raw import raw_assets

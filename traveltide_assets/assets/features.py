@@ -1,6 +1,5 @@
 """Per-user features of the cohort (documented in docs/features.md)."""
 
-
 from dagster import MaterializeResult, MetadataValue, asset
 
 from traveltide_assets.assets.cohort import session_cohort
@@ -20,7 +19,11 @@ from traveltide_assets.sql_files import read_sql
 def user_features(warehouse: Warehouse, study: StudySettings) -> MaterializeResult:
     with warehouse.connect() as con:
         metadata = publish_query(
-            con, warehouse, "user_features", read_sql("user_features.sql"), {"cohort_start": study.cohort_start}
+            con,
+            warehouse,
+            "user_features",
+            read_sql("user_features.sql"),
+            {"cohort_start": study.cohort_start},
         )
         summary = one_row(
             con,

@@ -1,6 +1,5 @@
 """Perk scores, segments, favourite-perk assignments and the marketing summary."""
 
-
 import pandas as pd
 import pyarrow as pa
 from dagster import MaterializeResult, MetadataValue, asset

@@ -4,7 +4,6 @@ Rows travel as Arrow record batches from the source cursor to a staged Parquet f
 Python); the warehouse table is loaded from that file and both become visible together (publish.py).
 """
 
-
 import re
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset

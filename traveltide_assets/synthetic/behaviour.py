@@ -92,9 +92,7 @@ def draw_behaviour(
         browse_mult=np.exp(0.25 * z[:, 7] + s * effects.browse_log * disc),
         discount_seen_mult=np.exp(s * effects.discount_seen_log * disc),
         price_mult=np.exp(0.12 * z[:, 8] + s * effects.fare_log * disc),
-        hotel_price_mult=np.exp(
-            0.2 * z[:, 9] + s * effects.hotel_price_log * meal + 0.5 * s * effects.fare_log * disc
-        ),
+        hotel_price_mult=np.exp(0.2 * z[:, 9] + s * effects.hotel_price_log * meal + 0.5 * s * effects.fare_log * disc),
         nights_median=np.exp(np.log(3.0) + 0.3 * rng.standard_normal(n)),
         bundle_nights_mult=np.exp(s * effects.bundle_nights_log * night),
         extra_rooms=np.clip(0.15 + 0.12 * has_children + s * effects.meal_rooms * meal, 0.0, None),

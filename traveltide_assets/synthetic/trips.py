@@ -105,9 +105,7 @@ def draw_bookings(
         session_start[bi[cancelled_by]] + US_PER_HOUR + (rng.random(gap.size) * gap).astype(np.int64)
     )
     capped = rng.random(cancel_session.size) < 0.55
-    minutes[cancel_session] = np.where(
-        capped, MAX_SESSION_MINUTES, rng.uniform(25, MAX_SESSION_MINUTES, gap.size)
-    )
+    minutes[cancel_session] = np.where(capped, MAX_SESSION_MINUTES, rng.uniform(25, MAX_SESSION_MINUTES, gap.size))
 
     seconds_per_click = np.exp(np.log(6.0) + 0.35 * rng.standard_normal(n_sessions))
     clicks = np.minimum(np.round(minutes * 60 / seconds_per_click), MAX_CLICKS).astype(np.int32)
@@ -313,9 +311,7 @@ def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.
     return 2 * 6371.0 * np.arcsin(np.sqrt(a))
 
 
-def _flights_table(
-    trip: _Trips, trip_ids: pa.Array, rows: np.ndarray, ref: Reference, home: np.ndarray
-) -> pa.Table:
+def _flights_table(trip: _Trips, trip_ids: pa.Array, rows: np.ndarray, ref: Reference, home: np.ndarray) -> pa.Table:
     idx = np.flatnonzero(rows)
     dest = trip.destination[idx]
     one_way = ~trip.has_return[idx]

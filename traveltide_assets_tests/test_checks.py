@@ -1,0 +1,118 @@
+"""Every asset check fails on data that breaks its rule, and a failing blocking check stops what is below it."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from traveltide_assets.checks import CHECKS, count_violations
+from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
+from traveltide_assets.synthetic.load import write_parquet_store
+from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph, warehouse_in
+
+FIRST = "(SELECT min({key}) FROM {table})"
+
+BREAKS: dict[str, str] = {
+    "users_primary_key": "INSERT INTO raw_users SELECT * FROM raw_users LIMIT 1",
+    "users_birthdate_plausible": "UPDATE raw_users SET birthdate = DATE '2090-01-01' WHERE user_id = "
+    + FIRST.format(key="user_id", table="raw_users"),
+    "sessions_primary_key": "INSERT INTO raw_sessions SELECT * FROM raw_sessions LIMIT 1",
+    "sessions_have_known_users": "UPDATE raw_sessions SET user_id = -1 WHERE session_id = "
+    + FIRST.format(key="session_id", table="raw_sessions"),
+    "sessions_booked_trips_exist": "DELETE FROM raw_flights WHERE trip_id = (SELECT min(trip_id) FROM raw_sessions "
+    "WHERE flight_booked AND NOT cancellation)",
+    "sessions_discount_amounts_in_range": "UPDATE raw_sessions SET flight_discount_amount = 1.5 WHERE session_id = "
+    + FIRST.format(key="session_id", table="raw_sessions"),
+    "sessions_page_clicks_plausible": "UPDATE raw_sessions SET page_clicks = -3 WHERE session_id = "
+    + FIRST.format(key="session_id", table="raw_sessions"),
+    "sessions_not_in_future": "UPDATE raw_sessions SET session_start = TIMESTAMP '2099-01-01' WHERE session_id = "
+    + FIRST.format(key="session_id", table="raw_sessions"),
+    "flights_primary_key": "INSERT INTO raw_flights SELECT * FROM raw_flights LIMIT 1",
+    "flights_values_in_range": "UPDATE raw_flights SET base_fare_usd = -10 WHERE trip_id = "
+    + FIRST.format(key="trip_id", table="raw_flights"),
+    "hotels_primary_key": "INSERT INTO raw_hotels SELECT * FROM raw_hotels LIMIT 1",
+    "hotels_values_in_range": "UPDATE raw_hotels SET nights = 1000 WHERE trip_id = "
+    + FIRST.format(key="trip_id", table="raw_hotels"),
+    "cohort_rule_holds": "DELETE FROM session_cohort WHERE session_id IN (SELECT session_id FROM session_cohort "
+    "WHERE user_id = (SELECT min(user_id) FROM session_cohort) LIMIT 4)",
+    "cohort_nights_clean": "UPDATE session_cohort SET nights = -1 WHERE session_id = "
+    + FIRST.format(key="session_id", table="session_cohort"),
+    "features_one_row_per_cohort_user": "DELETE FROM user_features WHERE user_id = "
+    + FIRST.format(key="user_id", table="user_features"),
+    "features_in_range": "UPDATE user_features SET age = 150 WHERE user_id = "
+    + FIRST.format(key="user_id", table="user_features"),
+    "scores_finite": "UPDATE perk_scores SET score_free_hotel_meal = 'nan'::double WHERE user_id = "
+    + FIRST.format(key="user_id", table="perk_scores"),
+    "one_valid_assignment_per_cohort_user": "UPDATE perk_assignments SET favourite_perk = 'free_spa' WHERE user_id = "
+    + FIRST.format(key="user_id", table="perk_assignments"),
+}
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("good_run")
+    write_parquet_store(generate_source(GeneratorConfig(users=20_000, seed=8)), folder / "source")
+    result = run_graph(TravelTideSource(embedded_dir=str(folder / "source")), warehouse_in(folder))
+    assert result.success
+    return folder
+
+
+def test_every_check_has_a_breaking_case() -> None:
+    assert set(BREAKS) == {c.name for c in CHECKS}
+
+
+@pytest.mark.parametrize("check", sorted(BREAKS))
+def test_check_fails_on_data_that_breaks_its_rule(check: str, good_run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(good_run / "warehouse.duckdb", copy)
+    warehouse = Warehouse(path=str(copy), parquet_dir=str(tmp_path / "parquet"))
+    assert count_violations(warehouse, StudySettings(), check)[0] == 0
+    with duckdb.connect(str(copy)) as con:
+        con.execute(BREAKS[check]).fetchall()
+    violations, sample = count_violations(warehouse, StudySettings(), check)
+    assert violations > 0
+    assert sample  # the rows at fault are shown
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_failing_blocking_check_stops_downstream_and_keeps_outputs(good_run: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(good_run, folder)
+    warehouse = warehouse_in(folder)
+    before = {t: _digest(warehouse.parquet_path(t)) for t in ASSET_TABLES}
+    # A session of a user who does not exist, inside the cohort window.
+    sessions_path = folder / "source" / "sessions.parquet"
+    sessions = pq.read_table(sessions_path)
+    late = pc.greater(sessions["session_start"], pa.scalar(_micros("2023-03-01"), pa.timestamp("us")))
+    index = pc.index(late, True).as_py()
+    user_ids = sessions["user_id"].to_pylist()
+    user_ids[index] = 99_999_999
+    pq.write_table(sessions.set_column(1, "user_id", pa.array(user_ids, pa.int32())), sessions_path)
+
+    result = run_graph(TravelTideSource(embedded_dir=str(folder / "source")), warehouse)
+    failed = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    assert [c.check_name for c in failed] == ["sessions_have_known_users"]
+    assert "raw_sessions.user_id: 1 rows" in (failed[0].description or "")
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "session_cohort" not in materialised and "perk_assignments" not in materialised
+    for table in ASSET_TABLES:
+        if table not in materialised:
+            assert _digest(warehouse.parquet_path(table)) == before[table], table
+
+
+def _micros(text: str) -> int:
+    """Microseconds since epoch of an ISO date."""
+    import datetime as dt
+
+    return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp() * 1_000_000)

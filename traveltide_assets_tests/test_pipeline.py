@@ -1,0 +1,130 @@
+"""The whole asset graph, materialised for real: PostgreSQL -> DuckDB + Parquet, and on the embedded store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pytest
+from dagster import ExecuteInProcessResult
+
+from traveltide_assets.catalog import PERKS
+from traveltide_assets.local_postgres import LocalPostgres
+from traveltide_assets.resources import TravelTideSource, Warehouse
+from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
+from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
+from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph, warehouse_in
+
+E2E_USERS = 40_000
+
+
+@pytest.fixture(scope="module")
+def pg_run(
+    postgres: LocalPostgres, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[ExecuteInProcessResult, Warehouse]:
+    load_postgres(generate_source(GeneratorConfig(users=E2E_USERS, seed=21)), postgres.url)
+    warehouse = warehouse_in(tmp_path_factory.mktemp("pg_run"))
+    result = run_graph(TravelTideSource(postgres_url=postgres.url), warehouse)
+    return result, warehouse
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(con.execute(sql).fetchall()[0][0])
+
+
+def test_graph_succeeds_with_every_check_passing(pg_run: tuple[ExecuteInProcessResult, Warehouse]) -> None:
+    result, _ = pg_run
+    assert result.success
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialised == set(ASSET_TABLES)
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 18
+    assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+
+
+def test_row_counts_are_consistent_through_the_lineage(
+    pg_run: tuple[ExecuteInProcessResult, Warehouse],
+) -> None:
+    _, warehouse = pg_run
+    con = duckdb.connect(warehouse.path, read_only=True)
+    cohort_users = _count(con, "SELECT count(DISTINCT user_id) FROM session_cohort")
+    assert cohort_users > 100
+    for table in ("user_features", "perk_scores", "user_segments", "perk_assignments"):
+        assert _count(con, f"SELECT count(*) FROM {table}") == cohort_users, table
+    assert _count(con, "SELECT sum(users) FROM perk_summary WHERE segment IS NULL") == cohort_users
+    # The pushed-down bound: no raw session from before the cohort start was extracted.
+    assert _count(con, "SELECT count(*) FROM raw_sessions WHERE session_start <= '2023-01-04'") == 0
+    assert _count(con, "SELECT count(*) FROM session_cohort") == _count(
+        con,
+        """SELECT count(*) FROM raw_sessions WHERE user_id IN (
+               SELECT user_id FROM raw_sessions GROUP BY user_id HAVING count(*) > 7)""",
+    )
+    perks = {r[0] for r in con.execute("SELECT DISTINCT favourite_perk FROM perk_assignments").fetchall()}
+    assert perks <= set(PERKS)
+
+
+def test_parquet_exports_match_the_warehouse_in_every_reader(
+    pg_run: tuple[ExecuteInProcessResult, Warehouse],
+) -> None:
+    _, warehouse = pg_run
+    con = duckdb.connect(warehouse.path, read_only=True)
+    for table in ASSET_TABLES:
+        path = warehouse.parquet_path(table)
+        columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+        rows = _count(con, f"SELECT count(*) FROM {table}")
+        by_polars = pl.read_parquet(path)
+        by_pandas = pd.read_parquet(path)
+        by_duckdb = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
+        assert by_polars.columns == columns and by_polars.height == rows, table
+        assert list(by_pandas.columns) == columns and len(by_pandas) == rows, table
+        assert by_duckdb == rows, table
+    assignments = pl.read_parquet(warehouse.parquet_path("perk_assignments"))
+    assert assignments.columns[:8] == [
+        "user_id",
+        "favourite_perk",
+        "favourite_perk_label",
+        "score",
+        "runner_up_perk",
+        "runner_up_score",
+        "margin",
+        "reason",
+    ]
+    assert assignments["reason"].str.len_chars().min() > 10
+
+
+def test_metadata_reports_counts_schema_and_cleaning(
+    pg_run: tuple[ExecuteInProcessResult, Warehouse],
+) -> None:
+    result, _ = pg_run
+    by_asset = {
+        e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
+    for name, metadata in by_asset.items():
+        assert "dagster/row_count" in metadata, name
+        assert "dagster/column_schema" in metadata, name
+        assert "preview" in metadata, name
+    cohort = by_asset["session_cohort"]
+    assert cohort["cohort_users"].value > 0
+    assert cohort["cleaning/cancellation_not_a_booking"].value > 0
+    assert "perk_shares" in by_asset["perk_assignments"]
+    assert "segment_sizes" in by_asset["user_segments"]
+    assert "PostgreSQL" in by_asset["raw_sessions"]["source"].value
+
+
+def test_same_graph_on_the_embedded_store(tmp_path: Path) -> None:
+    source_dir = tmp_path / "source"
+    write_parquet_store(generate_source(GeneratorConfig(users=25_000, seed=21)), source_dir)
+    result = run_graph(TravelTideSource(embedded_dir=str(source_dir)), warehouse_in(tmp_path))
+    assert result.success
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    assert _count(con, "SELECT count(*) FROM perk_assignments") > 50
+
+
+def test_embedded_store_is_generated_when_absent(tmp_path: Path) -> None:
+    source = TravelTideSource(embedded_dir=str(tmp_path / "missing"), embedded_users=3_000)
+    result = run_graph(source, warehouse_in(tmp_path))
+    assert result.success
+    assert (tmp_path / "missing" / "sessions.parquet").is_file()
