@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,26 +33,29 @@ def _temporary_sibling(path: Path) -> Path:
     return Path(tmp)
 
 
-def publish_query(
-    con: duckdb.DuckDBPyConnection,
-    warehouse: Warehouse,
-    name: str,
-    sql: str,
-    params: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Materialise `sql` as table `name` and as `<parquet_dir>/<name>.parquet`; returns standard metadata."""
-    final = warehouse.parquet_path(name)
-    tmp = _temporary_sibling(final)
+@contextmanager
+def _replace_together(con: duckdb.DuckDBPyConnection, staged: Path, final: Path) -> Iterator[None]:
+    """Run the table change inside a transaction that commits only after `staged` has replaced `final`."""
     run(con, "BEGIN TRANSACTION")
     try:
-        run(con, f"CREATE OR REPLACE TABLE {name} AS {sql}", params)
-        run(con, f"COPY {name} TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
-        os.replace(tmp, final)
+        yield
+        os.replace(staged, final)
         run(con, "COMMIT")
     except BaseException:
         run(con, "ROLLBACK")
-        tmp.unlink(missing_ok=True)
+        staged.unlink(missing_ok=True)
         raise
+
+
+def publish_query(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, sql: str, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Materialise `sql` as table `name` and as `<parquet_dir>/<name>.parquet`; returns standard metadata."""
+    final = warehouse.parquet_path(name)
+    staged = _temporary_sibling(final)
+    with _replace_together(con, staged, final):
+        run(con, f"CREATE OR REPLACE TABLE {name} AS {sql}", params)
+        run(con, f"COPY {name} TO '{staged}' (FORMAT parquet, COMPRESSION zstd)")
     return table_metadata(con, name, final)
 
 
@@ -68,15 +73,8 @@ def publish_parquet_file(
 ) -> dict[str, Any]:
     """Publish a Parquet file already written (streamed) to a temporary path: load the table, then rename."""
     final = warehouse.parquet_path(name)
-    run(con, "BEGIN TRANSACTION")
-    try:
+    with _replace_together(con, staged, final):
         run(con, f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(staged)])
-        os.replace(staged, final)
-        run(con, "COMMIT")
-    except BaseException:
-        run(con, "ROLLBACK")
-        staged.unlink(missing_ok=True)
-        raise
     return table_metadata(con, name, final)
 
 

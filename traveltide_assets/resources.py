@@ -96,19 +96,23 @@ class TravelTideSource(ConfigurableResource):
     def columns(self, table: str) -> dict[str, str]:
         """Column name -> type name of a source table, in order (empty if the table is missing)."""
         if self.is_postgres:
-            import adbc_driver_postgresql.dbapi as pgdbapi
-
-            with pgdbapi.connect(self.postgres_url) as conn, conn.cursor() as cur:
-                cur.execute(
-                    "SELECT column_name, data_type FROM information_schema.columns "
-                    "WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
-                    parameters=(table,),
-                )
-                return {name: dtype for name, dtype in cur.fetchall()}
+            rows = self._pg_rows(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+                (table,),
+            )
+            return {name: dtype for name, dtype in rows}
         path = Path(self.embedded_dir) / f"{table}.parquet"
         if not path.is_file():
             return {}
         return {f.name: str(f.type) for f in pq.read_schema(path)}
+
+    def _pg_rows(self, sql: str, params: tuple[object, ...]) -> list[tuple]:
+        import adbc_driver_postgresql.dbapi as pgdbapi
+
+        with pgdbapi.connect(self.postgres_url) as conn, conn.cursor() as cur:
+            cur.execute(sql, parameters=params)
+            return cur.fetchall()
 
     @contextmanager
     def read(self, sql: str, params: tuple[object, ...]) -> Iterator[pa.RecordBatchReader]:
@@ -133,19 +137,14 @@ class TravelTideSource(ConfigurableResource):
     def ground_truth(self) -> pa.Table | None:
         """The planted truth of a synthetic source, or None (a real database has none)."""
         if self.is_postgres:
-            import adbc_driver_postgresql.dbapi as pgdbapi
-
-            with pgdbapi.connect(self.postgres_url) as conn, conn.cursor() as cur:
-                cur.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
-                    "AND table_name = 'ground_truth'",
-                    parameters=(TRUTH_PG_SCHEMA,),
-                )
-                row = cur.fetchone()
-                if not row or not row[0]:
-                    return None
-                cur.execute(f"SELECT user_id, favourite_perk FROM {TRUTH_PG_SCHEMA}.ground_truth")
-                return cur.fetch_arrow_table()
+            present = self._pg_rows(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'ground_truth'",
+                (TRUTH_PG_SCHEMA,),
+            )
+            if not present:
+                return None
+            with self.read(f"SELECT user_id, favourite_perk FROM {TRUTH_PG_SCHEMA}.ground_truth", ()) as reader:
+                return reader.read_all()
         path = Path(self.embedded_dir) / GROUND_TRUTH_FILE
         return pq.read_table(path) if path.is_file() else None
 

@@ -128,3 +128,13 @@ def test_embedded_store_is_generated_when_absent(tmp_path: Path) -> None:
     result = run_graph(source, warehouse_in(tmp_path))
     assert result.success
     assert (tmp_path / "missing" / "sessions.parquet").is_file()
+
+
+def test_source_exposes_the_planted_truth_apart_from_the_tables(postgres: LocalPostgres, tmp_path: Path) -> None:
+    source = generate_source(GeneratorConfig(users=2_000, seed=5))
+    write_parquet_store(source, tmp_path)
+    load_postgres(source, postgres.url)
+    for reader in (TravelTideSource(postgres_url=postgres.url), TravelTideSource(embedded_dir=str(tmp_path))):
+        truth = reader.ground_truth()
+        assert truth is not None and truth.column_names == ["user_id", "favourite_perk"]
+    assert TravelTideSource(embedded_dir=str(tmp_path / "nothing")).ground_truth() is None
