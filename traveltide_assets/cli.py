@@ -86,6 +86,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from traveltide_assets.evaluate import evaluate, format_table, write_json
+
+    mixes = [m.strip() for m in args.mixes.split(",") if m.strip()]
+    rows = evaluate(args.seeds, mixes, args.users, progress=_Stopwatch())
+    print(format_table(rows))
+    if args.json:
+        write_json(rows, Path(args.json))
+    return 0
+
+
 def _check_pg_reachable(url: str) -> None:
     import psycopg
 
@@ -126,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="users to generate if the embedded store is absent",
     )
     run.set_defaults(func=cmd_run)
+
+    ev = sub.add_parser("evaluate", help="accuracy, ceiling and segment evidence over seeds and perk mixes")
+    ev.add_argument("--seeds", type=_int_list, default=[1, 2, 3], help="comma-separated seeds (default 1,2,3)")
+    ev.add_argument("--mixes", default="default,null,unbalanced", help="comma-separated perk mixes")
+    ev.add_argument("--users", type=_positive_int, default=1_020_926, help="users per synthetic source")
+    ev.add_argument("--json", help="write the rows as JSON to this path")
+    ev.set_defaults(func=cmd_evaluate)
     return parser
 
 

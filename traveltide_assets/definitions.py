@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from traveltide_assets.assets.cohort import session_cohort
+from traveltide_assets.assets.evaluation import perk_accuracy, segment_evidence
 from traveltide_assets.assets.features import user_features
 from traveltide_assets.assets.perks import perk_assignments, perk_scores_asset, perk_summary, user_segments
 from traveltide_assets.assets.raw import raw_assets
@@ -27,8 +28,10 @@ all_assets = [
     user_features,
     perk_scores_asset,
     user_segments,
+    segment_evidence,
     perk_assignments,
     perk_summary,
+    perk_accuracy,
 ]
 
 refresh_all = define_asset_job("refresh_all", selection=AssetSelection.all(), description="The whole lineage.")

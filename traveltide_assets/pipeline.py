@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import DagsterInstance, Definitions, ExecuteInProcessResult, in_process_executor
 
 from traveltide_assets.settings import data_dir
+
+# Headless runs print warnings and errors only; the UI and the event log keep every event.
+QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 class PipelineError(RuntimeError):
@@ -25,12 +28,24 @@ def study_run_config(cohort_start: str, min_sessions: int) -> dict[str, Any]:
 
 
 def execute(
-    run_config: dict[str, Any] | None = None, instance: DagsterInstance | None = None
+    run_config: dict[str, Any] | None = None,
+    instance: DagsterInstance | None = None,
+    resources: dict[str, Any] | None = None,
 ) -> ExecuteInProcessResult:
+    """Run `refresh_all` in this process; `resources` replaces the environment's (tests, evaluate, bench)."""
     from traveltide_assets.definitions import defs
 
+    if resources is not None:
+        defs = Definitions(
+            assets=defs.assets,
+            asset_checks=defs.asset_checks,
+            jobs=defs.jobs,
+            resources=resources,
+            executor=in_process_executor,
+        )
     job = defs.resolve_job_def("refresh_all")
-    return job.execute_in_process(run_config=run_config or {}, instance=instance or _instance(), raise_on_error=False)
+    config = {**QUIET, **(run_config or {})}
+    return job.execute_in_process(run_config=config, instance=instance or _instance(), raise_on_error=False)
 
 
 def failure_message(result: ExecuteInProcessResult) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import Definitions, ExecuteInProcessResult, in_process_executor
+from dagster import ExecuteInProcessResult
 
-from traveltide_assets.checks import asset_checks
-from traveltide_assets.definitions import all_assets, refresh_all
+from traveltide_assets.pipeline import execute
 from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 
 ASSET_TABLES = (
@@ -19,6 +18,7 @@ ASSET_TABLES = (
     "user_features",
     "perk_scores",
     "user_segments",
+    "segment_evidence",
     "perk_assignments",
     "perk_summary",
 )
@@ -31,11 +31,4 @@ def warehouse_in(folder: Path) -> Warehouse:
 def run_graph(
     source: TravelTideSource, warehouse: Warehouse, study: StudySettings | None = None
 ) -> ExecuteInProcessResult:
-    defs = Definitions(
-        assets=all_assets,
-        asset_checks=asset_checks,
-        jobs=[refresh_all],
-        resources={"source": source, "warehouse": warehouse, "study": study or StudySettings()},
-        executor=in_process_executor,
-    )
-    return defs.resolve_job_def("refresh_all").execute_in_process(raise_on_error=False)
+    return execute(resources={"source": source, "warehouse": warehouse, "study": study or StudySettings()})

@@ -15,7 +15,7 @@ from traveltide_assets.sql_files import read_sql
 SEGMENT_SEED = 42
 
 
-def _read(warehouse: Warehouse, table: str) -> pd.DataFrame:
+def read_table(warehouse: Warehouse, table: str) -> pd.DataFrame:
     with warehouse.connect() as con:
         return con.sql(f"SELECT * FROM {table} ORDER BY user_id").df()
 
@@ -36,7 +36,7 @@ def _drivers_doc() -> str:
     "traveltide_assets/scoring.py and docs/features.md.",
 )
 def perk_scores_asset(warehouse: Warehouse) -> MaterializeResult:
-    features = _read(warehouse, "user_features")
+    features = read_table(warehouse, "user_features")
     scores = perk_scores(features)
     with warehouse.connect() as con:
         metadata = publish_arrow(con, warehouse, "perk_scores", pa.Table.from_pandas(scores, preserve_index=False))
@@ -51,7 +51,7 @@ def perk_scores_asset(warehouse: Warehouse) -> MaterializeResult:
     description="k-means segments of cohort users on standardised driver features; k in 2..8 by silhouette.",
 )
 def user_segments(warehouse: Warehouse) -> MaterializeResult:
-    features = _read(warehouse, "user_features")
+    features = read_table(warehouse, "user_features")
     result = segment(standardised_drivers(features), seed=SEGMENT_SEED)
     table = pd.DataFrame({"user_id": features["user_id"], "segment": result.labels})
     profile = features[list(DRIVER_FEATURES)].assign(segment=result.labels).groupby("segment").mean()
@@ -83,9 +83,9 @@ def user_segments(warehouse: Warehouse) -> MaterializeResult:
     description="Per cohort user: favourite perk, its score, the runner-up, the margin and a short reason.",
 )
 def perk_assignments(warehouse: Warehouse) -> MaterializeResult:
-    features = _read(warehouse, "user_features")
-    scores = _read(warehouse, "perk_scores")
-    segments = _read(warehouse, "user_segments")
+    features = read_table(warehouse, "user_features")
+    scores = read_table(warehouse, "perk_scores")
+    segments = read_table(warehouse, "user_segments")
     assigned = assign_perks(scores, features).merge(segments, on="user_id", how="left")
     with warehouse.connect() as con:
         metadata = publish_arrow(
