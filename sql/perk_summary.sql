@@ -8,4 +8,4 @@ SELECT
     avg(margin) AS mean_margin
 FROM perk_assignments
 GROUP BY GROUPING SETS ((segment, favourite_perk), (favourite_perk))
-ORDER BY segment NULLS FIRST, users DESC
+ORDER BY segment NULLS FIRST, users DESC, favourite_perk

@@ -97,4 +97,4 @@ SELECT
     j.trip_id IS NOT NULL AND NOT j.cancellation AND NOT j.has_flight_row AND NOT j.has_hotel_row
         AS rule_booking_without_trip_row
 FROM joined j CROSS JOIN click_cap c
-ORDER BY j.user_id, j.session_start
+ORDER BY j.user_id, j.session_start, j.session_id

@@ -75,6 +75,7 @@ def run_seed(mix: str, seed: int, users: int, workdir: Path) -> SeedResult:
         assigned = con.sql("SELECT * FROM perk_assignments ORDER BY user_id").df()
         evidence = con.sql("SELECT * FROM segment_evidence").df().iloc[0].to_dict()
     truth = pq.read_table(source_dir / GROUND_TRUTH_FILE).to_pandas()
+    truth = truth[truth["user_id"].isin(features["user_id"])].reset_index(drop=True)  # keep only what is scored
     shutil.rmtree(folder)
     return SeedResult(seed, mix, users, features, truth, assigned, evidence)
 

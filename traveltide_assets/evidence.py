@@ -6,7 +6,8 @@ signals vary independently from customer to customer. The test therefore measure
 
 * one affinity signal per perk, built only from behaviour no other perk's signal shares (so that mechanical
   couplings, like booking-type shares that must sum to one or long cancellation sessions, cannot fake it),
-  rank-transformed to normal scores;
+  rank-transformed to normal scores, then residualised on what drives several behaviours at once without any
+  perk preference (family, age, activity, trip length): shared causes would otherwise tie the signals together;
 * statistic: minus the mean pairwise correlation of the five signals;
 * null reference: each signal permuted independently across customers (same marginals, no dependence), over
   `n_permutations` resamples: effect size (z against the null), one-sided permutation p-value;
@@ -33,13 +34,18 @@ from traveltide_assets.scoring import robust_z
 EXCLUSIVE_SIGNALS: dict[str, tuple[tuple[str, float, bool], ...]] = {
     "free_checked_bag": (("bags_per_seat", 1.0, False),),
     "no_cancellation_fees": (("cancellation_rate", 1.0, False), ("avg_lead_days", 0.5, True)),
-    "exclusive_discounts": (("discount_used_rate", 1.0, False),),
-    "free_hotel_meal": (("avg_hotel_per_night_usd", 1.0, True),),
+    "exclusive_discounts": (("discount_used_rate", 1.0, False), ("discount_offered_rate", 0.5, False)),
+    "free_hotel_meal": (("avg_hotel_per_night_usd", 1.0, True), ("avg_rooms", 0.5, False)),
     "free_hotel_night_with_flight": (("avg_bundle_nights", 1.0, False),),
 }
+# The night perk's own behaviour is trip length, so it is not adjusted for trip length.
+_TRIP_LENGTH_EXEMPT = "free_hotel_night_with_flight"
+ALPHA = 0.01
+
 METHOD = (
     "Exclusivity test: minus the mean pairwise correlation of five per-perk affinity signals (normal scores of "
-    "behaviour unique to each perk), against independent per-column permutations; one-sided permutation p-value. "
+    "behaviour unique to each perk, residualised on family, age, activity and trip length), against independent "
+    f"per-column permutations; one-sided permutation p-value, segments_exist when p < {ALPHA}. "
     "Descriptive: k-means silhouette vs the permuted reference; stability = mean ARI between bootstrap refits."
 )
 
@@ -74,12 +80,35 @@ def normal_scores(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return norm.ppf(ranks / (values.size + 1))
 
 
+def shared_causes(features: pd.DataFrame) -> np.ndarray:
+    """Design matrix of drivers common to many behaviours: family, age, how much the user browses and books."""
+    return np.column_stack(
+        [
+            np.ones(len(features)),
+            features["married"].astype(float),
+            features["has_children"].astype(float),
+            features["age"].astype(float),
+            np.log(features["sessions"].astype(float)),
+            np.log1p(features["bookings"].astype(float)),
+        ]
+    )
+
+
+def _residual(y: np.ndarray, design: np.ndarray) -> np.ndarray:
+    beta, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return y - design @ beta
+
+
 def affinity_signals(features: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-    """(users x perks) normal scores of each perk's exclusive behaviour."""
+    """(users x perks) each perk's exclusive behaviour as normal scores, net of shared causes."""
+    design = shared_causes(features)
+    nights = features["avg_nights"].astype(float)
+    with_trip_length = np.column_stack([design, np.log1p(nights.fillna(nights.median()).to_numpy())])
     columns = []
     for perk in PERKS:
         signal = sum(w * robust_z(features[f], log) for f, w, log in EXCLUSIVE_SIGNALS[perk])
-        columns.append(normal_scores(np.asarray(signal, dtype=float), rng))
+        scores = normal_scores(np.asarray(signal, dtype=float), rng)
+        columns.append(_residual(scores, design if perk == _TRIP_LENGTH_EXEMPT else with_trip_length))
     return np.column_stack(columns)
 
 
@@ -115,7 +144,7 @@ def assess_segments(
     signals: np.ndarray,
     n_permutations: int = 999,
     n_bootstrap: int = 8,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     seed: int = 0,
     k: int = len(PERKS),
 ) -> Evidence:
