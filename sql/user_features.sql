@@ -21,8 +21,9 @@ per_user AS (
         user_id,
         count(*) AS sessions,
         sum(page_clicks) AS total_clicks,
-        avg(page_clicks) AS avg_clicks,
-        avg(session_minutes) AS avg_session_minutes,
+        -- Browsing is measured on ordinary sessions: cancellations are long by nature and would swamp it.
+        avg(page_clicks) FILTER (NOT is_cancellation) AS avg_clicks,
+        avg(session_minutes) FILTER (NOT is_cancellation) AS avg_session_minutes,
         count(*) FILTER (is_booking) AS bookings,
         count(*) FILTER (is_travel) AS trips,
         count(*) FILTER (is_travel AND booked_flight) AS flights,

@@ -18,6 +18,7 @@ from traveltide_assets.assets.evaluation import perk_accuracy, segment_evidence
 from traveltide_assets.assets.features import user_features
 from traveltide_assets.assets.perks import perk_assignments, perk_scores_asset, perk_summary, user_segments
 from traveltide_assets.assets.raw import raw_assets
+from traveltide_assets.assets.report import executive_summary
 from traveltide_assets.checks import asset_checks
 from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 from traveltide_assets.settings import SOURCE_URL_ENV, data_dir
@@ -32,6 +33,7 @@ all_assets = [
     perk_assignments,
     perk_summary,
     perk_accuracy,
+    executive_summary,
 ]
 
 refresh_all = define_asset_job("refresh_all", selection=AssetSelection.all(), description="The whole lineage.")
@@ -43,7 +45,9 @@ def build_resources() -> dict[str, object]:
     source_url = EnvVar(SOURCE_URL_ENV) if os.environ.get(SOURCE_URL_ENV) else None
     return {
         "source": TravelTideSource(postgres_url=source_url, embedded_dir=str(root / "source")),
-        "warehouse": Warehouse(path=str(root / "warehouse.duckdb"), parquet_dir=str(root / "parquet")),
+        "warehouse": Warehouse(
+            path=str(root / "warehouse.duckdb"), parquet_dir=str(root / "parquet"), report_dir=str(root / "report")
+        ),
         "study": StudySettings(),
     }
 

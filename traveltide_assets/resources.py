@@ -154,6 +154,7 @@ class Warehouse(ConfigurableResource):
 
     path: str = Field(default="data/warehouse.duckdb", description="DuckDB file holding every asset's table")
     parquet_dir: str = Field(default="data/parquet", description="One Parquet file per asset, for consumers")
+    report_dir: str = Field(default="data/report", description="The marketing report (HTML + charts)")
     memory_limit: str = Field(default="3GB", description="DuckDB memory_limit; beyond it DuckDB spills to disk")
     threads: int = Field(default=2, description="DuckDB worker threads")
 

@@ -25,7 +25,9 @@ ASSET_TABLES = (
 
 
 def warehouse_in(folder: Path) -> Warehouse:
-    return Warehouse(path=str(folder / "warehouse.duckdb"), parquet_dir=str(folder / "parquet"))
+    return Warehouse(
+        path=str(folder / "warehouse.duckdb"), parquet_dir=str(folder / "parquet"), report_dir=str(folder / "report")
+    )
 
 
 def run_graph(

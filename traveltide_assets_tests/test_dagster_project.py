@@ -71,7 +71,7 @@ def test_cli_run_with_postgres_run_storage(postgres: LocalPostgres, tmp_path: Pa
         env=env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "materialised 12 assets, 18 checks passed" in done.stdout  # perk_accuracy too: synthetic truth
+    assert "materialised 13 assets, 18 checks passed" in done.stdout  # perk_accuracy too: synthetic truth
     assert (tmp_path / "data" / "parquet" / "perk_assignments.parquet").is_file()
     with psycopg.connect(postgres.url_for("dagster_storage")) as conn:
         statuses = conn.execute("SELECT status FROM runs").fetchall()

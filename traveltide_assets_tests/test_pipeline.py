@@ -38,7 +38,8 @@ def test_graph_succeeds_with_every_check_passing(pg_run: tuple[ExecuteInProcessR
     result, _ = pg_run
     assert result.success
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialised == {*ASSET_TABLES, "perk_accuracy"}  # the synthetic source has a planted truth
+    # perk_accuracy too: the synthetic source has a planted truth; the report is a file, not a table.
+    assert materialised == {*ASSET_TABLES, "perk_accuracy", "executive_summary"}
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 18
     assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
@@ -101,6 +102,7 @@ def test_metadata_reports_counts_schema_and_cleaning(
     by_asset = {
         e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()
     }
+    assert "report_path" in by_asset.pop("executive_summary")  # a file, not a table
     for name, metadata in by_asset.items():
         assert "dagster/row_count" in metadata, name
         assert "dagster/column_schema" in metadata, name

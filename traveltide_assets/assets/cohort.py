@@ -1,5 +1,6 @@
 """The study cohort: cleaned sessions of heavy recent users, joined to what they booked."""
 
+import duckdb
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from traveltide_assets.assets.raw import raw_assets
@@ -7,6 +8,14 @@ from traveltide_assets.duck import one_row
 from traveltide_assets.publish import publish_query
 from traveltide_assets.resources import StudySettings, Warehouse
 from traveltide_assets.sql_files import read_sql
+
+
+def cleaning_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of session_cohort each cleaning rule touched, from its rule_* flag columns."""
+    rules = [r[0] for r in con.execute("DESCRIBE session_cohort").fetchall() if r[0].startswith("rule_")]
+    sums = ", ".join(f"count(*) FILTER ({rule}) AS {rule}" for rule in rules)
+    touched = one_row(con, f"SELECT {sums} FROM session_cohort")
+    return {rule.removeprefix("rule_"): int(n) for rule, n in zip(rules, touched, strict=True)}
 
 
 @asset(
@@ -20,11 +29,8 @@ def session_cohort(context: AssetExecutionContext, warehouse: Warehouse, study: 
     params = {"cohort_start": study.cohort_start, "min_sessions": study.min_sessions}
     with warehouse.connect() as con:
         metadata = publish_query(con, warehouse, "session_cohort", read_sql("session_cohort.sql"), params)
-        rules = [r[0] for r in con.execute("DESCRIBE session_cohort").fetchall() if r[0].startswith("rule_")]
-        sums = ", ".join(f"count(*) FILTER ({rule}) AS {rule}" for rule in rules)
-        touched = one_row(con, f"SELECT {sums} FROM session_cohort")
+        cleaning = cleaning_counts(con)
         users = one_row(con, "SELECT count(DISTINCT user_id), count(*) FROM session_cohort")
-    cleaning = dict(zip(rules, (int(v) for v in touched), strict=True))
     context.log.info(f"cohort: {users[0]:,} users, {users[1]:,} sessions; cleaning: {cleaning}")
     metadata.update(
         {
@@ -34,7 +40,7 @@ def session_cohort(context: AssetExecutionContext, warehouse: Warehouse, study: 
                 f"session_start > {study.cohort_start}, users with > {study.min_sessions} such sessions"
             ),
             "rows_touched_by_cleaning_rule": MetadataValue.json(cleaning),
-            **{f"cleaning/{rule.removeprefix('rule_')}": MetadataValue.int(n) for rule, n in cleaning.items()},
+            **{f"cleaning/{rule}": MetadataValue.int(n) for rule, n in cleaning.items()},
         }
     )
     return MaterializeResult(metadata=metadata)

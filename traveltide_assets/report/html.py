@@ -1,0 +1,155 @@
+"""The marketing report: one self-contained HTML page (inline SVG charts, inline CSS, no external resources)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from traveltide_assets.catalog import PERK_LABELS, PERKS
+
+_CSS = """
+body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 2rem auto; max-width: 1000px;
+       color: #222; line-height: 1.45; padding: 0 1rem; }
+h1 { margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+.sub { color: #666; margin-top: 0; }
+.verdict { font-size: 1.25rem; padding: 0.8rem 1rem; border-radius: 6px; margin: 1rem 0; }
+.yes { background: #e7f4ea; border-left: 6px solid #2e7d32; }
+.no { background: #fdecea; border-left: 6px solid #c62828; }
+table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; }
+th, td { border-bottom: 1px solid #e4e4e4; padding: 0.25rem 0.6rem; text-align: left; }
+th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.chart svg { max-width: 100%; height: auto; } .kpis { display: flex; gap: 1rem; flex-wrap: wrap; }
+.kpi { background: #f6f8fa; border-radius: 6px; padding: 0.6rem 1rem; min-width: 9rem; }
+.kpi b { display: block; font-size: 1.4rem; }
+"""
+
+
+@dataclass
+class ReportData:
+    cohort_definition: str
+    cohort_users: int
+    cohort_sessions: int
+    evidence: dict[str, Any]
+    perk_counts: pd.Series  # favourite perk -> users
+    segment_profile: pd.DataFrame  # index segment, columns users + features
+    segment_leaning: pd.DataFrame  # segment x perk share
+    examples: pd.DataFrame  # user_id, favourite_perk, score, margin, reason
+    cleaning: dict[str, int]
+    accuracy: dict[str, Any] | None
+    charts: dict[str, str] = field(default_factory=dict)  # title -> inline SVG
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _table(frame: pd.DataFrame, index: bool = False, floats: str = "{:.3f}") -> str:
+    frame = frame.reset_index() if index else frame
+    head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = []
+        for value in record:
+            if isinstance(value, float):
+                cells.append(f'<td class="num">{floats.format(value)}</td>')
+            elif isinstance(value, int):
+                cells.append(f'<td class="num">{value:,}</td>')
+            else:
+                cells.append(f"<td>{_esc(value)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _evidence_section(e: dict[str, Any]) -> str:
+    exists = bool(e["segments_exist"])
+    verdict = (
+        "Yes: customer groups with distinct perk affinities exist in this cohort."
+        if exists
+        else "No: the data give no evidence of distinct perk-affinity groups; treat preferences as a continuum."
+    )
+    figures = pd.DataFrame(
+        [
+            ("p-value (one-sided permutation test)", float(e["p_value"])),
+            ("effect size (z against the null reference)", float(e["effect_size"])),
+            ("exclusivity statistic / null mean", f"{e['statistic']:.4f} / {e['null_mean']:.4f}"),
+            ("k-means silhouette / permuted reference", f"{e['silhouette']:.3f} / {e['silhouette_null_mean']:.3f}"),
+            ("cluster stability (mean ARI of bootstrap refits)", float(e["stability_ari"])),
+            ("decision threshold alpha", float(e["alpha"])),
+        ],
+        columns=["figure", "value"],
+    )
+    return (
+        f'<div class="verdict {"yes" if exists else "no"}">{_esc(verdict)}</div>'
+        + _table(figures)
+        + f"<p class='sub'>{_esc(e.get('method', ''))}</p>"
+    )
+
+
+def _accuracy_section(acc: dict[str, Any] | None) -> str:
+    if acc is None:
+        return "<p>No ground truth in this source (a real database has none): accuracy is not measured.</p>"
+    per_perk = pd.DataFrame(
+        [
+            {"perk": PERK_LABELS[p], "precision": v["precision"], "recall": v["recall"], "customers": v["support"]}
+            for p, v in acc["per_perk"].items()
+        ]
+    )
+    confusion = pd.DataFrame(
+        acc["confusion"], index=[PERK_LABELS[p] for p in acc["labels"]], columns=[PERK_LABELS[p] for p in acc["labels"]]
+    )
+    confusion.index.name = "planted \\ assigned"
+    return (
+        f"<p>Against the synthetic source's planted favourites ({acc['users']:,} customers): accuracy "
+        f"<b>{acc['accuracy']:.1%}</b>, balanced accuracy <b>{acc['balanced_accuracy']:.1%}</b> (chance 20%).</p>"
+        + _table(per_perk)
+        + _table(confusion, index=True)
+    )
+
+
+def render(data: ReportData, generated: dt.datetime | None = None) -> str:
+    when = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    total = int(data.perk_counts.sum()) or 1
+    distribution = pd.DataFrame(
+        {
+            "perk": [PERK_LABELS[p] for p in PERKS],
+            "customers": [int(data.perk_counts.get(p, 0)) for p in PERKS],
+            "share": [float(data.perk_counts.get(p, 0)) / total for p in PERKS],
+        }
+    )
+    examples = data.examples.assign(favourite_perk=data.examples["favourite_perk"].map(PERK_LABELS))
+    cleaning = pd.DataFrame(sorted(data.cleaning.items()), columns=["cleaning rule", "rows touched"])
+    charts = "".join(f'<h3>{_esc(t)}</h3><div class="chart">{svg}</div>' for t, svg in data.charts.items())
+    kpis = (
+        f'<div class="kpis"><div class="kpi"><b>{data.cohort_users:,}</b>customers in the cohort</div>'
+        f'<div class="kpi"><b>{data.cohort_sessions:,}</b>sessions analysed</div>'
+        f'<div class="kpi"><b>{len(data.segment_profile)}</b>segments</div></div>'
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>TravelTide rewards: favourite perks</title>
+<style>{_CSS}</style></head><body>
+<h1>TravelTide rewards: which perk does each customer want?</h1>
+<p class="sub">Generated {when} by TravelTide Segments. Cohort: {_esc(data.cohort_definition)}.</p>
+{kpis}
+<h2>Do customer groups with distinct perk affinities exist?</h2>
+{_evidence_section(data.evidence)}
+<h2>Favourite perks</h2>
+{_table(distribution, floats="{:.1%}")}
+<h2>Segments</h2>
+<p>Share of each segment's customers by favourite perk:</p>
+{_table(data.segment_leaning, index=True, floats="{:.0%}")}
+<p>Average behaviour per segment:</p>
+{_table(data.segment_profile, index=True, floats="{:.2f}")}
+<h2>Example customers and why</h2>
+{_table(examples, floats="{:.2f}")}
+<h2>Accuracy against the planted truth</h2>
+{_accuracy_section(data.accuracy)}
+<h2>Data quality: rows cleaned per rule</h2>
+{_table(cleaning)}
+<h2>Charts</h2>
+{charts}
+</body></html>
+"""
