@@ -8,8 +8,6 @@ previous good version of both.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,17 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from traveltide_assets.atomic import promote, staged_sibling
 from traveltide_assets.duck import one_row, run
 from traveltide_assets.resources import Warehouse
 
 PREVIEW_ROWS = 5
-
-
-def _temporary_sibling(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".parquet.tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 @contextmanager
@@ -39,7 +31,7 @@ def _replace_together(con: duckdb.DuckDBPyConnection, staged: Path, final: Path)
     run(con, "BEGIN TRANSACTION")
     try:
         yield
-        os.replace(staged, final)
+        promote(staged, final)
         run(con, "COMMIT")
     except BaseException:
         run(con, "ROLLBACK")
@@ -52,7 +44,7 @@ def publish_query(
 ) -> dict[str, Any]:
     """Materialise `sql` as table `name` and as `<parquet_dir>/<name>.parquet`; returns standard metadata."""
     final = warehouse.parquet_path(name)
-    staged = _temporary_sibling(final)
+    staged = staged_sibling(final)
     with _replace_together(con, staged, final):
         run(con, f"CREATE OR REPLACE TABLE {name} AS {sql}", params)
         run(con, f"COPY {name} TO '{staged}' (FORMAT parquet, COMPRESSION zstd)")
@@ -80,7 +72,7 @@ def publish_parquet_file(
 
 def stream_to_staged_parquet(reader: pa.RecordBatchReader, final: Path) -> tuple[Path, int]:
     """Write record batches to a hidden temporary file next to `final`; returns (path, rows)."""
-    tmp = _temporary_sibling(final)
+    tmp = staged_sibling(final)
     rows = 0
     try:
         with pq.ParquetWriter(tmp, reader.schema, compression="zstd") as writer:

@@ -1,7 +1,5 @@
 """The executive summary for marketing: a self-contained HTML report with its charts, in the report folder."""
 
-import os
-import tempfile
 from pathlib import Path
 
 import duckdb
@@ -12,6 +10,7 @@ from traveltide_assets.accuracy import accuracy_report
 from traveltide_assets.assets.cohort import cleaning_counts, session_cohort
 from traveltide_assets.assets.evaluation import segment_evidence
 from traveltide_assets.assets.perks import perk_assignments, perk_scores_asset, perk_summary, user_segments
+from traveltide_assets.atomic import replacing
 from traveltide_assets.catalog import PERKS
 from traveltide_assets.report import charts
 from traveltide_assets.report.html import ReportData, render
@@ -23,17 +22,8 @@ EXAMPLES_PER_PERK = 3
 
 
 def write_atomically(path: Path, payload: bytes) -> None:
-    """Readers see the old file or the new one, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; the report is for readers
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as staged:
+        staged.write_bytes(payload)
 
 
 def _frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:

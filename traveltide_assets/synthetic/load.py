@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from traveltide_assets.atomic import replacing
 from traveltide_assets.pg_url import redact
 from traveltide_assets.sql_files import sql_statements
 from traveltide_assets.synthetic.generate import SyntheticSource
@@ -27,15 +26,8 @@ Progress = Callable[[str], None]
 
 def write_parquet_table(table: pa.Table, path: Path) -> None:
     """Write atomically: a reader sees the old file or the new one, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=1_000_000)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as staged:
+        pq.write_table(table, staged, compression="zstd", row_group_size=1_000_000)
 
 
 def write_parquet_store(source: SyntheticSource, folder: Path, progress: Progress | None = None) -> None:
