@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 from traveltide_assets.local_postgres import LocalPostgres
+from traveltide_assets.sql_files import sql_statements
 
 Variant = Literal["float8", "numeric"]
 
@@ -70,24 +71,10 @@ NUMERIC_COLUMNS = ("flight_discount_amount", "hotel_discount_amount")
 # Columns whose Arrow type is reported per driver.
 REPORTED_COLUMNS = ("flight_discount_amount", "session_start", "user_id")
 
-CREATE_SQL = """
-DROP TABLE IF EXISTS sessions;
-CREATE TABLE sessions (
-    session_id             text PRIMARY KEY,
-    user_id                integer,
-    trip_id                text,
-    session_start          timestamp,
-    session_end            timestamp,
-    flight_discount        boolean,
-    hotel_discount         boolean,
-    flight_discount_amount numeric,
-    hotel_discount_amount  numeric,
-    flight_booked          boolean,
-    hotel_booked           boolean,
-    page_clicks            integer,
-    cancellation           boolean
+# The real sessions DDL of the project (sql/source/traveltide_tables.sql), primary key added after the load.
+CREATE_SQL = (
+    "DROP TABLE IF EXISTS public.sessions;\n" + sql_statements("source/traveltide_tables.sql")["public.sessions"]
 )
-"""
 
 # The random draws live in a subquery: PostgreSQL does not flatten a subquery whose target list has
 # volatile functions, so each draw is made once per row and can be referenced several times.
@@ -373,6 +360,7 @@ def load_sessions(url: str, rows: int) -> None:
         step = 1_000_000
         for lo in range(1, rows + 1, step):
             conn.execute(FILL_SQL, {"lo": lo, "hi": min(lo + step - 1, rows)})
+        conn.execute("ALTER TABLE sessions ADD PRIMARY KEY (session_id)")
         conn.execute("VACUUM ANALYZE sessions")
 
 
