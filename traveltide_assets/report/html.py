@@ -24,7 +24,7 @@ th, td { border-bottom: 1px solid #e4e4e4; padding: 0.25rem 0.6rem; text-align: 
 th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .chart svg { max-width: 100%; height: auto; } .kpis { display: flex; gap: 1rem; flex-wrap: wrap; }
 .kpi { background: #f6f8fa; border-radius: 6px; padding: 0.6rem 1rem; min-width: 9rem; }
-.kpi b { display: block; font-size: 1.4rem; }
+.kpi b { display: block; font-size: 1.4rem; } .scroll { overflow-x: auto; }
 """
 
 
@@ -61,7 +61,8 @@ def _table(frame: pd.DataFrame, index: bool = False, floats: str = "{:.3f}") -> 
             else:
                 cells.append(f"<td>{_esc(value)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="scroll">{table}</div>'  # wide tables scroll instead of overflowing the page
 
 
 def _evidence_section(e: dict[str, Any]) -> str:
