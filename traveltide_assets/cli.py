@@ -6,6 +6,7 @@ Bad input ends in one clear line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -104,6 +105,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from traveltide_assets.bench.runner import JSON_KEYS, bench, format_result
+
+    if args.url:
+        validate_pg_url(args.url)
+        _check_pg_reachable(args.url)
+    result = bench(args.users, url=args.url, progress=_Stopwatch())
+    print(format_result(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({k: result[k] for k in JSON_KEYS}, indent=2) + "\n")
+    return 0
+
+
 def _check_pg_reachable(url: str) -> None:
     import psycopg
 
@@ -151,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--users", type=_positive_int, default=1_020_926, help="users per synthetic source")
     ev.add_argument("--json", help="write the rows as JSON to this path")
     ev.set_defaults(func=cmd_evaluate)
+
+    be = sub.add_parser("bench", help="time the product against the usual pandas approach and the COPY limit")
+    be.add_argument("--users", type=_positive_int, default=1_020_926, help="users (default: the real volume)")
+    be.add_argument("--url", help="a PostgreSQL to use (default: a throwaway local server)")
+    be.add_argument("--json", help="write the figures as JSON to this path")
+    be.set_defaults(func=cmd_bench)
     return parser
 
 

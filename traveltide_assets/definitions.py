@@ -37,6 +37,11 @@ all_assets = [
 ]
 
 refresh_all = define_asset_job("refresh_all", selection=AssetSelection.all(), description="The whole lineage.")
+to_perk_assignments = define_asset_job(
+    "to_perk_assignments",
+    selection=AssetSelection.assets("perk_assignments").upstream(),
+    description="From the source to the favourite perks, without evidence, report or accuracy (the benchmark's run).",
+)
 
 
 def build_resources() -> dict[str, object]:
@@ -55,7 +60,7 @@ def build_resources() -> dict[str, object]:
 defs = Definitions(
     assets=all_assets,
     asset_checks=asset_checks,
-    jobs=[refresh_all],
+    jobs=[refresh_all, to_perk_assignments],
     schedules=[ScheduleDefinition(job=refresh_all, cron_schedule="0 4 * * *", name="daily_refresh")],
     resources=build_resources(),
     # One DuckDB file takes one writer at a time: steps run one after another in the run's process.

@@ -31,8 +31,9 @@ def execute(
     run_config: dict[str, Any] | None = None,
     instance: DagsterInstance | None = None,
     resources: dict[str, Any] | None = None,
+    job_name: str = "refresh_all",
 ) -> ExecuteInProcessResult:
-    """Run `refresh_all` in this process; `resources` replaces the environment's (tests, evaluate, bench)."""
+    """Run a job in this process; `resources` replaces the environment's (tests, evaluate, bench)."""
     from traveltide_assets.definitions import defs
 
     if resources is not None:
@@ -43,7 +44,7 @@ def execute(
             resources=resources,
             executor=in_process_executor,
         )
-    job = defs.resolve_job_def("refresh_all")
+    job = defs.resolve_job_def(job_name)
     config = {**QUIET, **(run_config or {})}
     return job.execute_in_process(run_config=config, instance=instance or _instance(), raise_on_error=False)
 

@@ -1,0 +1,144 @@
+"""`traveltide bench`: the product against the usual pandas approach and against the raw COPY limit, on the same
+synthetic data in the same PostgreSQL, with wall time and peak memory of each contender in its own process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from traveltide_assets.local_postgres import LocalPostgres
+from traveltide_assets.publish import stream_to_staged_parquet
+from traveltide_assets.resources import StudySettings, TravelTideSource
+from traveltide_assets.sql_files import read_sql
+from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
+from traveltide_assets.synthetic.load import load_postgres
+
+JSON_KEYS = (
+    "users", "sessions", "ours_s", "pandas_s", "copy_s", "extract_s", "ours_peak_rss_mib", "pandas_peak_rss_mib",
+    "speedup_vs_pandas", "extract_vs_copy",
+)  # fmt: skip
+EXTRACTS = ("users", "sessions", "flights", "hotels")
+
+Progress = Callable[[str], None]
+
+
+def measure_process(contender: str, url: str, workdir: Path) -> tuple[float, float, dict[str, Any]]:
+    """(wall seconds, peak RSS MiB, the worker's own report) of one contender in a fresh process."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / f"{contender}.json"
+    started = time.perf_counter()
+    with out.open("w") as fh:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "traveltide_assets.bench.worker", contender, url, str(workdir)],
+            stdout=fh, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        tail = errors.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"bench contender {contender!r} failed: {tail[0]}")
+    return wall, usage.ru_maxrss / 1024, json.loads(out.read_text())
+
+
+def _extraction_sql() -> dict[str, str]:
+    """The extraction queries, comments dropped (they mention the $1 parameter too)."""
+    return {
+        table: "\n".join(line for line in read_sql(f"extract/{table}.sql").splitlines() if not line.startswith("--"))
+        for table in EXTRACTS
+    }
+
+
+def time_copy(url: str, cohort_start: object) -> float:
+    """The extraction queries through COPY ... TO STDOUT into nothing: the server's and the wire's limit."""
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        for query in _extraction_sql().values():
+            params = (cohort_start,) if "$1" in query else None
+            with cur.copy(f"COPY ({query.replace('$1', '%s')}) TO STDOUT", params) as copy:
+                for _ in copy:
+                    pass
+    return time.perf_counter() - started
+
+
+def time_extract(url: str, study: StudySettings, workdir: Path) -> float:
+    """The product's own extraction of the same rows: Arrow batches from the source into staged Parquet."""
+    source = TravelTideSource(postgres_url=url)
+    started = time.perf_counter()
+    for table, query in _extraction_sql().items():
+        params = (study.start_timestamp,) if "$1" in query else ()
+        with source.read(query, params) as reader:
+            staged, _ = stream_to_staged_parquet(reader, workdir / f"raw_{table}.parquet")
+        staged.unlink()
+    return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def _postgres(url: str | None) -> Iterator[str]:
+    if url:
+        yield url
+        return
+    with LocalPostgres() as server:
+        yield server.url
+
+
+def bench(users: int, url: str | None = None, seed: int = 7, progress: Progress | None = None) -> dict[str, Any]:
+    say = progress or (lambda _m: None)
+    study = StudySettings()
+    with _postgres(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
+        workdir = Path(tmp)
+        say(f"generating {users:,} users and loading them into PostgreSQL")
+        source = generate_source(GeneratorConfig(users=users, seed=seed))
+        sessions = source.sessions.num_rows
+        load_postgres(source, target)
+        del source
+        say("copy: COPY of the extraction queries to nowhere (one warm-up, then timed)")
+        time_copy(target, study.start_timestamp)
+        copy_s = time_copy(target, study.start_timestamp)
+        say("extract: the product's extraction of the same rows")
+        extract_s = time_extract(target, study, workdir)
+        say("ours: the product's graph to perk_assignments, fresh warehouse, own process")
+        ours_s, ours_rss, _ = measure_process("ours", target, workdir / "ours")
+        say("pandas: read_sql of whole tables, merges, groupbys, k-means, own process")
+        pandas_s, pandas_rss, _ = measure_process("pandas", target, workdir / "pandas")
+    return {
+        "users": users,
+        "sessions": sessions,
+        "ours_s": round(ours_s, 2),
+        "pandas_s": round(pandas_s, 2),
+        "copy_s": round(copy_s, 2),
+        "extract_s": round(extract_s, 2),
+        "ours_peak_rss_mib": round(ours_rss, 1),
+        "pandas_peak_rss_mib": round(pandas_rss, 1),
+        "speedup_vs_pandas": round(pandas_s / ours_s, 2),
+        "extract_vs_copy": round(extract_s / copy_s, 2),
+    }
+
+
+def format_result(result: dict[str, Any]) -> str:
+    rows = [
+        ("users / sessions", f"{result['users']:,} / {result['sessions']:,}"),
+        (
+            "ours (graph to perk_assignments)",
+            f"{result['ours_s']:.1f} s, peak RSS {result['ours_peak_rss_mib']:,.0f} MiB",
+        ),
+        ("pandas baseline", f"{result['pandas_s']:.1f} s, peak RSS {result['pandas_peak_rss_mib']:,.0f} MiB"),
+        ("copy (COPY TO STDOUT, the limit)", f"{result['copy_s']:.2f} s"),
+        ("extract (ours, same rows)", f"{result['extract_s']:.2f} s"),
+        ("speedup vs pandas", f"{result['speedup_vs_pandas']:.1f}x"),
+        ("extract / copy", f"{result['extract_vs_copy']:.2f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
