@@ -27,5 +27,5 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     for key in ("ours_s", "pandas_s", "copy_s", "extract_s", "ours_peak_rss_mib", "pandas_peak_rss_mib"):
         assert result[key] > 0, key
     assert result["speedup_vs_pandas"] == pytest.approx(result["pandas_s"] / result["ours_s"], rel=0.02)
-    assert result["extract_vs_copy"] == pytest.approx(result["extract_s"] / result["copy_s"], rel=0.1)
+    assert result["extract_vs_copy"] == pytest.approx(result["extract_s"] / result["copy_s"], rel=0.03)
     assert "speedup vs pandas" in done.stdout
