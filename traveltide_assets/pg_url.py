@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 
 class InvalidUrlError(ValueError):
@@ -34,3 +34,11 @@ def redact(url: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def read_only(url: str) -> str:
+    """The URL with every transaction read-only from the first statement on (libpq `options`)."""
+    parts = urlsplit(url)
+    option = "options=" + quote("-c default_transaction_read_only=on")
+    query = f"{parts.query}&{option}" if parts.query else option
+    return urlunsplit(parts._replace(query=query))

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from dagster import ConfigurableResource
 from pydantic import Field, field_validator
 
-from traveltide_assets.pg_url import redact, validate_pg_url
+from traveltide_assets.pg_url import read_only, redact, validate_pg_url
 from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE
 from traveltide_assets.synthetic.schema import SOURCE_TABLES, TRUTH_PG_SCHEMA
 
@@ -120,9 +120,8 @@ class TravelTideSource(ConfigurableResource):
         if self.is_postgres:
             import adbc_driver_postgresql.dbapi as pgdbapi
 
-            with pgdbapi.connect(self.postgres_url) as conn, conn.cursor() as cur:
-                # Read-only where the server allows it: the pipeline never writes to the source.
-                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            # Read-only where the server allows it: the pipeline never writes to the source.
+            with pgdbapi.connect(read_only(self.postgres_url or "")) as conn, conn.cursor() as cur:
                 cur.execute(sql, parameters=params)
                 yield cur.fetch_record_batch()
             return

@@ -140,3 +140,9 @@ def test_source_exposes_the_planted_truth_apart_from_the_tables(postgres: LocalP
         truth = reader.ground_truth()
         assert truth is not None and truth.column_names == ["user_id", "favourite_perk"]
     assert TravelTideSource(embedded_dir=str(tmp_path / "nothing")).ground_truth() is None
+
+
+def test_source_reads_in_read_only_transactions(postgres: LocalPostgres) -> None:
+    source = TravelTideSource(postgres_url=postgres.url)
+    with source.read("SELECT current_setting('default_transaction_read_only') AS ro", ()) as reader:
+        assert reader.read_all()["ro"].to_pylist() == ["on"]
