@@ -15,7 +15,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 from dagster import MetadataValue, TableColumn, TableSchema
 
 from traveltide_assets.atomic import promote, staged_sibling
@@ -51,38 +50,15 @@ def publish_query(
     return table_metadata(con, name, final)
 
 
-def publish_arrow(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, table: pa.Table) -> dict[str, Any]:
-    """Publish an in-memory Arrow table the same way (for assets computed in Python)."""
+def publish_arrow(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, table: pa.Table | pa.RecordBatchReader
+) -> dict[str, Any]:
+    """Publish an Arrow table, or a stream of record batches consumed as it arrives, the same way."""
     con.register("_incoming", table)
     try:
         return publish_query(con, warehouse, name, "SELECT * FROM _incoming")
     finally:
         con.unregister("_incoming")
-
-
-def publish_parquet_file(
-    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, staged: Path
-) -> dict[str, Any]:
-    """Publish a Parquet file already written (streamed) to a temporary path: load the table, then rename."""
-    final = warehouse.parquet_path(name)
-    with _replace_together(con, staged, final):
-        run(con, f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(staged)])
-    return table_metadata(con, name, final)
-
-
-def stream_to_staged_parquet(reader: pa.RecordBatchReader, final: Path) -> tuple[Path, int]:
-    """Write record batches to a hidden temporary file next to `final`; returns (path, rows)."""
-    tmp = staged_sibling(final)
-    rows = 0
-    try:
-        with pq.ParquetWriter(tmp, reader.schema, compression="zstd") as writer:
-            for batch in reader:
-                writer.write_batch(batch)
-                rows += batch.num_rows
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp, rows
 
 
 def table_metadata(con: duckdb.DuckDBPyConnection, name: str, parquet: Path | None = None) -> dict[str, Any]:

@@ -1,14 +1,14 @@
 """Raw extracts: the four TravelTide tables streamed from the source into the warehouse and Parquet.
 
-Rows travel as Arrow record batches from the source cursor to a staged Parquet file (no pandas, no per-row
-Python); the warehouse table is loaded from that file and both become visible together (publish.py).
+Rows travel as Arrow record batches from the source cursor straight into DuckDB (no pandas, no per-row Python);
+the warehouse table and its Parquet export become visible together (publish.py).
 """
 
 import re
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from traveltide_assets.publish import publish_parquet_file, stream_to_staged_parquet
+from traveltide_assets.publish import publish_arrow
 from traveltide_assets.resources import SourceSchemaError, StudySettings, TravelTideSource, Warehouse
 from traveltide_assets.sql_files import read_sql
 from traveltide_assets.synthetic.schema import SOURCE_TABLES, TableSpec
@@ -65,10 +65,10 @@ def _raw_asset(spec: TableSpec) -> AssetsDefinition:
         verify_source_table(source, spec)
         sql = read_sql(f"extract/{spec.name}.sql")
         params: tuple[object, ...] = (study.start_timestamp,) if "$1" in sql else ()
-        with source.read(sql, params) as reader:
-            staged, rows = stream_to_staged_parquet(reader, warehouse.parquet_path(name))
-        with warehouse.connect() as con:
-            metadata = publish_parquet_file(con, warehouse, name, staged)
+        # DuckDB consumes the Arrow stream as it arrives and writes the Parquet export with all cores.
+        with source.read(sql, params) as reader, warehouse.connect() as con:
+            metadata = publish_arrow(con, warehouse, name, reader)
+        rows = metadata["dagster/row_count"].value
         metadata["source"] = MetadataValue.text(source.describe())
         if params:
             metadata["pushed_down_bound"] = MetadataValue.text(f"session_start > {study.cohort_start}")

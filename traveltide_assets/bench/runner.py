@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import psycopg
 
 from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.publish import stream_to_staged_parquet
 from traveltide_assets.resources import StudySettings, TravelTideSource
 from traveltide_assets.sql_files import read_sql
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
@@ -74,14 +74,16 @@ def time_copy(url: str, cohort_start: object) -> float:
 
 
 def time_extract(url: str, study: StudySettings, workdir: Path) -> float:
-    """The product's own extraction of the same rows: Arrow batches from the source into staged Parquet."""
+    """The product's own extraction of the same rows: Arrow batches from the source into a DuckDB table."""
     source = TravelTideSource(postgres_url=url)
     started = time.perf_counter()
-    for table, query in _extraction_sql().items():
-        params = (study.start_timestamp,) if "$1" in query else ()
-        with source.read(query, params) as reader:
-            staged, _ = stream_to_staged_parquet(reader, workdir / f"raw_{table}.parquet")
-        staged.unlink()
+    with duckdb.connect(str(workdir / "extract.duckdb")) as con:
+        for table, query in _extraction_sql().items():
+            params = (study.start_timestamp,) if "$1" in query else ()
+            with source.read(query, params) as reader:
+                con.register("_incoming", reader)
+                con.execute(f"CREATE OR REPLACE TABLE raw_{table} AS SELECT * FROM _incoming").fetchall()
+                con.unregister("_incoming")
     return time.perf_counter() - started
 
 
