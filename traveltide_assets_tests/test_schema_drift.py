@@ -1,0 +1,56 @@
+"""Schema drift in the source is caught before anything is written, naming the table and column."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+
+from traveltide_assets.local_postgres import LocalPostgres
+from traveltide_assets.pipeline import failure_message
+from traveltide_assets.resources import TravelTideSource
+from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
+from traveltide_assets.synthetic.load import load_postgres
+from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph, warehouse_in
+
+pytestmark = pytest.mark.faults
+
+DRIFTS = [
+    ("ALTER TABLE sessions RENAME COLUMN page_clicks TO clicks",
+     "ALTER TABLE sessions RENAME COLUMN clicks TO page_clicks", "'sessions'", "'page_clicks' is missing"),
+    ("ALTER TABLE hotels DROP COLUMN rooms", "ALTER TABLE hotels ADD COLUMN rooms integer", "'hotels'",
+     "'rooms' is missing"),
+    ("ALTER TABLE flights ALTER COLUMN seats TYPE text", "ALTER TABLE flights ALTER COLUMN seats TYPE integer "
+     "USING seats::integer", "'flights'", "'seats' is text, expected integer"),
+]  # fmt: skip
+
+
+def _fingerprint(folder: Path) -> dict[str, str]:
+    prints = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((folder / "parquet").glob("*"))}
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+        for table in ASSET_TABLES:
+            prints[table] = str(con.execute(f"SELECT count(*), sum(hash(t)) FROM {table} t").fetchall()[0])
+    return prints
+
+
+@pytest.mark.parametrize(("drift", "undo", "table", "column"), DRIFTS)
+def test_drift_fails_early_and_changes_nothing(
+    drift: str, undo: str, table: str, column: str, postgres: LocalPostgres, tmp_path: Path
+) -> None:
+    load_postgres(generate_source(GeneratorConfig(users=15_000, seed=29)), postgres.url)
+    source, warehouse = TravelTideSource(postgres_url=postgres.url), warehouse_in(tmp_path)
+    assert run_graph(source, warehouse).success
+    before = _fingerprint(tmp_path)
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute(drift)
+    result = run_graph(source, warehouse)
+    assert not result.success
+    message = failure_message(result)
+    assert table in message and column in message, message
+    assert _fingerprint(tmp_path) == before
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute(undo)
+    assert run_graph(source, warehouse).success
