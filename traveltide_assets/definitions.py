@@ -50,9 +50,7 @@ def build_resources() -> dict[str, object]:
     source_url = EnvVar(SOURCE_URL_ENV) if os.environ.get(SOURCE_URL_ENV) else None
     return {
         "source": TravelTideSource(postgres_url=source_url, embedded_dir=str(root / "source")),
-        "warehouse": Warehouse(
-            path=str(root / "warehouse.duckdb"), parquet_dir=str(root / "parquet"), report_dir=str(root / "report")
-        ),
+        "warehouse": Warehouse.in_folder(root),
         "study": StudySettings(),
     }
 

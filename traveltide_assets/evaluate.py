@@ -60,9 +60,7 @@ def run_seed(mix: str, seed: int, users: int, workdir: Path) -> SeedResult:
     folder = workdir / f"{mix}_{seed}"
     source_dir = folder / "source"
     write_parquet_store(generate_source(GeneratorConfig(users=users, seed=seed, mix=mix)), source_dir)
-    warehouse = Warehouse(
-        path=str(folder / "warehouse.duckdb"), parquet_dir=str(folder / "parquet"), report_dir=str(folder / "report")
-    )
+    warehouse = Warehouse.in_folder(folder)
     result = execute(
         resources={
             "source": TravelTideSource(embedded_dir=str(source_dir)),

@@ -157,6 +157,15 @@ class Warehouse(ConfigurableResource):
     memory_limit: str = Field(default="3GB", description="DuckDB memory_limit; beyond it DuckDB spills to disk")
     threads: int = Field(default=2, description="DuckDB worker threads")
 
+    @classmethod
+    def in_folder(cls, folder: Path) -> Warehouse:
+        """The standard layout under one folder: warehouse.duckdb, parquet/ and report/."""
+        return cls(
+            path=str(folder / "warehouse.duckdb"),
+            parquet_dir=str(folder / "parquet"),
+            report_dir=str(folder / "report"),
+        )
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from dagster import ExecuteInProcessResult
 
 from traveltide_assets.pipeline import execute
@@ -22,12 +20,6 @@ ASSET_TABLES = (
     "perk_assignments",
     "perk_summary",
 )
-
-
-def warehouse_in(folder: Path) -> Warehouse:
-    return Warehouse(
-        path=str(folder / "warehouse.duckdb"), parquet_dir=str(folder / "parquet"), report_dir=str(folder / "report")
-    )
 
 
 def run_graph(

@@ -16,7 +16,7 @@ from traveltide_assets.checks import CHECKS, count_violations
 from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
-from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph, warehouse_in
+from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph
 
 FIRST = "(SELECT min({key}) FROM {table})"
 
@@ -60,7 +60,7 @@ BREAKS: dict[str, str] = {
 def good_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("good_run")
     write_parquet_store(generate_source(GeneratorConfig(users=20_000, seed=8)), folder / "source")
-    result = run_graph(TravelTideSource(embedded_dir=str(folder / "source")), warehouse_in(folder))
+    result = run_graph(TravelTideSource(embedded_dir=str(folder / "source")), Warehouse.in_folder(folder))
     assert result.success
     return folder
 
@@ -89,7 +89,7 @@ def _digest(path: Path) -> str:
 def test_failing_blocking_check_stops_downstream_and_keeps_outputs(good_run: Path, tmp_path: Path) -> None:
     folder = tmp_path / "run"
     shutil.copytree(good_run, folder)
-    warehouse = warehouse_in(folder)
+    warehouse = Warehouse.in_folder(folder)
     before = {t: _digest(warehouse.parquet_path(t)) for t in ASSET_TABLES}
     # A session of a user who does not exist, inside the cohort window.
     sessions_path = folder / "source" / "sessions.parquet"

@@ -16,11 +16,11 @@ from traveltide_assets.accuracy import accuracy_report, ceiling_accuracy
 from traveltide_assets.catalog import PERKS
 from traveltide_assets.evaluate import JSON_KEYS
 from traveltide_assets.evidence import assess_segments, stability_ari
-from traveltide_assets.resources import TravelTideSource
+from traveltide_assets.resources import TravelTideSource, Warehouse
 from traveltide_assets.scoring import PERK_DRIVERS, assign_perks, perk_scores
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE, write_parquet_store
-from traveltide_assets_tests.pipeline_harness import run_graph, warehouse_in
+from traveltide_assets_tests.pipeline_harness import run_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,9 +121,9 @@ def _table(folder: Path, name: str) -> pd.DataFrame:
 def test_truth_does_not_leak_into_features_scores_or_clusters(tmp_path: Path) -> None:
     source_dir = tmp_path / "source"
     write_parquet_store(generate_source(GeneratorConfig(users=30_000, seed=13)), source_dir)
-    with_truth = run_graph(TravelTideSource(embedded_dir=str(source_dir)), warehouse_in(tmp_path / "a"))
+    with_truth = run_graph(TravelTideSource(embedded_dir=str(source_dir)), Warehouse.in_folder(tmp_path / "a"))
     (source_dir / GROUND_TRUTH_FILE).unlink()
-    without = run_graph(TravelTideSource(embedded_dir=str(source_dir)), warehouse_in(tmp_path / "b"))
+    without = run_graph(TravelTideSource(embedded_dir=str(source_dir)), Warehouse.in_folder(tmp_path / "b"))
     assert with_truth.success and without.success
     materialised = {e.asset_key.to_user_string() for e in without.get_asset_materialization_events()}
     assert "perk_accuracy" not in materialised

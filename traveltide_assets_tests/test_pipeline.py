@@ -15,7 +15,7 @@ from traveltide_assets.local_postgres import LocalPostgres
 from traveltide_assets.resources import TravelTideSource, Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
-from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph, warehouse_in
+from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph
 
 E2E_USERS = 40_000
 
@@ -25,7 +25,7 @@ def pg_run(
     postgres: LocalPostgres, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[ExecuteInProcessResult, Warehouse]:
     load_postgres(generate_source(GeneratorConfig(users=E2E_USERS, seed=21)), postgres.url)
-    warehouse = warehouse_in(tmp_path_factory.mktemp("pg_run"))
+    warehouse = Warehouse.in_folder(tmp_path_factory.mktemp("pg_run"))
     result = run_graph(TravelTideSource(postgres_url=postgres.url), warehouse)
     return result, warehouse
 
@@ -118,7 +118,7 @@ def test_metadata_reports_counts_schema_and_cleaning(
 def test_same_graph_on_the_embedded_store(tmp_path: Path) -> None:
     source_dir = tmp_path / "source"
     write_parquet_store(generate_source(GeneratorConfig(users=25_000, seed=21)), source_dir)
-    result = run_graph(TravelTideSource(embedded_dir=str(source_dir)), warehouse_in(tmp_path))
+    result = run_graph(TravelTideSource(embedded_dir=str(source_dir)), Warehouse.in_folder(tmp_path))
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
@@ -127,7 +127,7 @@ def test_same_graph_on_the_embedded_store(tmp_path: Path) -> None:
 
 def test_embedded_store_is_generated_when_absent(tmp_path: Path) -> None:
     source = TravelTideSource(embedded_dir=str(tmp_path / "missing"), embedded_users=3_000)
-    result = run_graph(source, warehouse_in(tmp_path))
+    result = run_graph(source, Warehouse.in_folder(tmp_path))
     assert result.success
     assert (tmp_path / "missing" / "sessions.parquet").is_file()
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from traveltide_assets.resources import TravelTideSource
+from traveltide_assets.resources import TravelTideSource, Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE, write_parquet_store
-from traveltide_assets_tests.pipeline_harness import run_graph, warehouse_in
+from traveltide_assets_tests.pipeline_harness import run_graph
 
 SECTIONS = (
     "Do customer groups with distinct perk affinities exist?",
@@ -30,7 +30,7 @@ def source_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_report_is_complete_and_self_contained(source_dir: Path, tmp_path: Path) -> None:
-    result = run_graph(TravelTideSource(embedded_dir=str(source_dir)), warehouse_in(tmp_path))
+    result = run_graph(TravelTideSource(embedded_dir=str(source_dir)), Warehouse.in_folder(tmp_path))
     assert result.success
     page = (tmp_path / "report" / "executive_summary.html").read_text()
     for heading in SECTIONS:
@@ -59,7 +59,7 @@ def test_report_without_truth_says_accuracy_is_not_measured(source_dir: Path, tm
     for path in source_dir.glob("*.parquet"):
         if path.name != GROUND_TRUTH_FILE:
             (copy / path.name).write_bytes(path.read_bytes())
-    result = run_graph(TravelTideSource(embedded_dir=str(copy)), warehouse_in(tmp_path))
+    result = run_graph(TravelTideSource(embedded_dir=str(copy)), Warehouse.in_folder(tmp_path))
     assert result.success
     page = (tmp_path / "report" / "executive_summary.html").read_text()
     assert "accuracy is not measured" in page

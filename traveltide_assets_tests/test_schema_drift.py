@@ -11,10 +11,10 @@ import pytest
 
 from traveltide_assets.local_postgres import LocalPostgres
 from traveltide_assets.pipeline import failure_message
-from traveltide_assets.resources import TravelTideSource
+from traveltide_assets.resources import TravelTideSource, Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
-from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph, warehouse_in
+from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph
 
 pytestmark = pytest.mark.faults
 
@@ -41,7 +41,7 @@ def test_drift_fails_early_and_changes_nothing(
     drift: str, undo: str, table: str, column: str, postgres: LocalPostgres, tmp_path: Path
 ) -> None:
     load_postgres(generate_source(GeneratorConfig(users=15_000, seed=29)), postgres.url)
-    source, warehouse = TravelTideSource(postgres_url=postgres.url), warehouse_in(tmp_path)
+    source, warehouse = TravelTideSource(postgres_url=postgres.url), Warehouse.in_folder(tmp_path)
     assert run_graph(source, warehouse).success
     before = _fingerprint(tmp_path)
     with psycopg.connect(postgres.url, autocommit=True) as conn:

@@ -57,7 +57,9 @@ def segment_evidence(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
 )
 def perk_accuracy(context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse):
     truth = source.ground_truth()
-    report = accuracy_report(read_table(warehouse, "perk_assignments"), truth.to_pandas()) if truth else None
+    report = (
+        accuracy_report(read_table(warehouse, "perk_assignments"), truth.to_pandas()) if truth is not None else None
+    )
     if report is None:
         # No truth: not materialised, and no stale accuracy from an earlier synthetic run is left behind.
         with warehouse.connect() as con:

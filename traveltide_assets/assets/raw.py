@@ -53,7 +53,7 @@ def _raw_asset(spec: TableSpec) -> AssetsDefinition:
     @asset(
         name=name,
         group_name=RAW_GROUP,
-        description=f"The source `{spec.name}` table ({'sql/extract/' + spec.name + '.sql'}); numeric as double.",
+        description=f"The source `{spec.name}` table (sql/extract/{spec.name}.sql); numeric as double.",
         kinds={"duckdb", "parquet", "postgres"},
     )
     def _extract(

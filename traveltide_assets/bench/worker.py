@@ -15,9 +15,7 @@ def run_ours(url: str, workdir: Path) -> int:
     from traveltide_assets.pipeline import PipelineError, execute, failure_message
     from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 
-    warehouse = Warehouse(
-        path=str(workdir / "warehouse.duckdb"), parquet_dir=str(workdir / "parquet"), report_dir=str(workdir / "report")
-    )
+    warehouse = Warehouse.in_folder(workdir)
     resources = {"source": TravelTideSource(postgres_url=url), "warehouse": warehouse, "study": StudySettings()}
     result = execute(resources=resources, job_name="to_perk_assignments")
     if not result.success:
