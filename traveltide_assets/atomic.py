@@ -17,9 +17,16 @@ def staged_sibling(path: Path) -> Path:
     return Path(tmp)
 
 
+def staged_folder(parent: Path) -> Path:
+    """A new hidden temporary folder under `parent`, for files that are renamed into place one by one."""
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".staging-", dir=parent))
+
+
 def promote(staged: Path, path: Path) -> None:
     """Rename the staged file over `path`, readable by everyone like any other output."""
     os.chmod(staged, 0o644)  # mkstemp creates private files
+    path.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staged, path)
 
 

@@ -23,14 +23,17 @@ class CheckSpec:
     name: str
     table_column: str  # what the failure message names, e.g. 'raw_sessions.user_id'
     blocking: bool = True
+    reads: tuple[str, ...] = ()  # other assets the rule reads: the check waits for them in the same run
 
 
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("raw_users", "users_primary_key", "raw_users.user_id"),
     CheckSpec("raw_users", "users_birthdate_plausible", "raw_users.birthdate"),
     CheckSpec("raw_sessions", "sessions_primary_key", "raw_sessions.session_id"),
-    CheckSpec("raw_sessions", "sessions_have_known_users", "raw_sessions.user_id"),
-    CheckSpec("raw_sessions", "sessions_booked_trips_exist", "raw_sessions.trip_id"),
+    CheckSpec("raw_sessions", "sessions_have_known_users", "raw_sessions.user_id", reads=("raw_users",)),
+    CheckSpec(
+        "raw_sessions", "sessions_booked_trips_exist", "raw_sessions.trip_id", reads=("raw_flights", "raw_hotels")
+    ),
     CheckSpec("raw_sessions", "sessions_discount_amounts_in_range", "raw_sessions.*_discount_amount"),
     CheckSpec("raw_sessions", "sessions_page_clicks_plausible", "raw_sessions.page_clicks"),
     CheckSpec("raw_sessions", "sessions_not_in_future", "raw_sessions.session_start"),
@@ -61,7 +64,13 @@ def count_violations(warehouse: Warehouse, study: StudySettings, check_name: str
 def _build(spec: CheckSpec) -> AssetChecksDefinition:
     description = read_sql(f"checks/{spec.name}.sql").splitlines()[0].removeprefix("-- ")
 
-    @asset_check(asset=spec.asset, name=spec.name, description=description, blocking=spec.blocking)
+    @asset_check(
+        asset=spec.asset,
+        name=spec.name,
+        description=description,
+        blocking=spec.blocking,
+        additional_deps=list(spec.reads),
+    )
     def _check(warehouse: Warehouse, study: StudySettings) -> AssetCheckResult:
         count, sample = count_violations(warehouse, study, spec.name)
         metadata = {"violating_rows": MetadataValue.int(count)}

@@ -5,11 +5,8 @@ from __future__ import annotations
 import os
 
 from dagster import (
-    AssetSelection,
     Definitions,
     EnvVar,
-    ScheduleDefinition,
-    define_asset_job,
     in_process_executor,
 )
 
@@ -20,7 +17,9 @@ from traveltide_assets.assets.perks import perk_assignments, perk_scores_asset, 
 from traveltide_assets.assets.raw import raw_assets
 from traveltide_assets.assets.report import executive_summary
 from traveltide_assets.checks import asset_checks
+from traveltide_assets.jobs import refresh_all, to_perk_assignments
 from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.schedules import daily_refresh
 from traveltide_assets.settings import SOURCE_URL_ENV, data_dir
 
 all_assets = [
@@ -35,13 +34,6 @@ all_assets = [
     perk_accuracy,
     executive_summary,
 ]
-
-refresh_all = define_asset_job("refresh_all", selection=AssetSelection.all(), description="The whole lineage.")
-to_perk_assignments = define_asset_job(
-    "to_perk_assignments",
-    selection=AssetSelection.assets("perk_assignments").upstream(),
-    description="From the source to the favourite perks, without evidence, report or accuracy (the benchmark's run).",
-)
 
 
 def build_resources() -> dict[str, object]:
@@ -59,7 +51,7 @@ defs = Definitions(
     assets=all_assets,
     asset_checks=asset_checks,
     jobs=[refresh_all, to_perk_assignments],
-    schedules=[ScheduleDefinition(job=refresh_all, cron_schedule="0 4 * * *", name="daily_refresh")],
+    schedules=[daily_refresh],
     resources=build_resources(),
     # One DuckDB file takes one writer at a time: steps run one after another in the run's process.
     executor=in_process_executor,

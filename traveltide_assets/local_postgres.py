@@ -364,12 +364,15 @@ class LocalPostgres:
             return "(no log)"
 
     def _create_database(self) -> None:
-        if self.dbname == _PG_USER:
-            return
-        with psycopg.connect(self.url_for(_PG_USER), autocommit=True, connect_timeout=10) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.dbname]).fetchone():
-                return  # reusing an existing cluster
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
+        self.create_database(self.dbname)
+
+    def create_database(self, dbname: str) -> str:
+        """Create `dbname` unless it exists (tests that change their source take a private one); its URL."""
+        if dbname != _PG_USER:
+            with psycopg.connect(self.url_for(_PG_USER), autocommit=True, connect_timeout=10) as conn:
+                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone():
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        return self.url_for(dbname)
 
 
 def _quote_conf(value: str) -> str:

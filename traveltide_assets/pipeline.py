@@ -7,6 +7,7 @@ from typing import Any
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult, in_process_executor
 
+from traveltide_assets.partitions import full_run_tags, range_tags
 from traveltide_assets.settings import data_dir
 
 # Headless runs print warnings and errors only; the UI and the event log keep every event.
@@ -32,8 +33,12 @@ def execute(
     instance: DagsterInstance | None = None,
     resources: dict[str, Any] | None = None,
     job_name: str = "refresh_all",
+    months: tuple[str, str] | None = None,
 ) -> ExecuteInProcessResult:
-    """Run a job in this process; `resources` replaces the environment's (tests, evaluate, bench)."""
+    """Run a job in this process; `resources` replaces the environment's (tests, evaluate, bench).
+
+    `months` (first, last) limits the raw session extracts to those months; by default a run covers every month.
+    """
     from traveltide_assets.definitions import defs
 
     if resources is not None:
@@ -46,7 +51,8 @@ def execute(
         )
     job = defs.resolve_job_def(job_name)
     config = {**QUIET, **(run_config or {})}
-    return job.execute_in_process(run_config=config, instance=instance or _instance(), raise_on_error=False)
+    tags = range_tags(*months) if months else full_run_tags()
+    return job.execute_in_process(run_config=config, instance=instance or _instance(), raise_on_error=False, tags=tags)
 
 
 def failure_message(result: ExecuteInProcessResult) -> str:
@@ -64,7 +70,12 @@ def failure_message(result: ExecuteInProcessResult) -> str:
     return "the run failed"
 
 
-def run_pipeline(cohort_start: str = "2023-01-04", min_sessions: int = 7, embedded_users: int | None = None) -> str:
+def run_pipeline(
+    cohort_start: str = "2023-01-04",
+    min_sessions: int = 7,
+    embedded_users: int | None = None,
+    months: tuple[str, str] | None = None,
+) -> str:
     from traveltide_assets.definitions import build_resources
     from traveltide_assets.resources import check_cohort_start, check_min_sessions
 
@@ -73,14 +84,16 @@ def run_pipeline(cohort_start: str = "2023-01-04", min_sessions: int = 7, embedd
     source = build_resources()["source"]
     if embedded_users is not None and not source.is_postgres:  # type: ignore[attr-defined]
         source.model_copy(update={"embedded_users": embedded_users}).ensure_available()  # type: ignore[attr-defined]
-    result = execute(study_run_config(cohort_start, min_sessions))
+    result = execute(study_run_config(cohort_start, min_sessions), months=months)
     if not result.success:
         raise PipelineError(failure_message(result))
     checks = result.get_asset_check_evaluations()
     if any(not c.passed for c in checks):
         raise PipelineError(failure_message(result))
-    materialised = len(result.get_asset_materialization_events())
+    events = result.get_asset_materialization_events()
+    assets = {e.asset_key for e in events}
+    months = {e.partition for e in events if e.partition}
     return (
-        f"materialised {materialised} assets, {len(checks)} checks passed; "
+        f"materialised {len(assets)} assets ({len(months)} session months), {len(checks)} checks passed; "
         f"warehouse {data_dir() / 'warehouse.duckdb'}, Parquet in {data_dir() / 'parquet'}/"
     )

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from dagster import ConfigurableResource
 from pydantic import Field, field_validator
 
+from traveltide_assets.partitions import FIRST_SESSION_MONTH
 from traveltide_assets.pg_url import read_only, redact, validate_pg_url
 from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE
 from traveltide_assets.synthetic.schema import SOURCE_TABLES, TRUTH_PG_SCHEMA
@@ -31,6 +32,10 @@ def check_cohort_start(value: str) -> str:
         raise ValueError(f"cohort_start must be a date YYYY-MM-DD, got {value!r}") from None
     if day > dt.date.today():
         raise ValueError(f"cohort_start {value} is in the future")
+    if day < FIRST_SESSION_MONTH:
+        raise ValueError(
+            f"cohort_start {value} is before {FIRST_SESSION_MONTH}, the first session month the raw extracts hold"
+        )
     return value
 
 
@@ -177,3 +182,7 @@ class Warehouse(ConfigurableResource):
 
     def parquet_path(self, asset: str) -> Path:
         return Path(self.parquet_dir) / f"{asset}.parquet"
+
+    def parquet_dataset(self, asset: str) -> Path:
+        """The hive-style folder of a month-partitioned asset: <asset>/session_month=YYYY-MM/data.parquet."""
+        return Path(self.parquet_dir) / asset

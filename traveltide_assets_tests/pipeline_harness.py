@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
 from dagster import ExecuteInProcessResult
 
 from traveltide_assets.pipeline import execute
@@ -26,3 +31,38 @@ def run_graph(
     source: TravelTideSource, warehouse: Warehouse, study: StudySettings | None = None
 ) -> ExecuteInProcessResult:
     return execute(resources={"source": source, "warehouse": warehouse, "study": study or StudySettings()})
+
+
+def parquet_files(warehouse: Warehouse, asset: str) -> list[Path]:
+    """The Parquet file of an asset, or every month file of a month-partitioned one."""
+    single = warehouse.parquet_path(asset)
+    return [single] if single.is_file() else sorted(warehouse.parquet_dataset(asset).glob("*/*.parquet"))
+
+
+def parquet_digest(warehouse: Warehouse, asset: str) -> str:
+    """sha256 over the asset's files, their paths included (a month added or removed changes it)."""
+    digest = hashlib.sha256()
+    for path in parquet_files(warehouse, asset):
+        digest.update(str(path.relative_to(warehouse.parquet_dir)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def read_polars(warehouse: Warehouse, asset: str) -> pl.DataFrame:
+    single = warehouse.parquet_path(asset)
+    if single.is_file():
+        return pl.read_parquet(single)
+    return pl.read_parquet(warehouse.parquet_dataset(asset) / "*" / "*.parquet", hive_partitioning=True)
+
+
+def read_pandas(warehouse: Warehouse, asset: str) -> pd.DataFrame:
+    single = warehouse.parquet_path(asset)
+    return pd.read_parquet(single if single.is_file() else warehouse.parquet_dataset(asset))
+
+
+def duckdb_source(warehouse: Warehouse, asset: str) -> str:
+    """A FROM clause reading the asset's Parquet as consumers would."""
+    single = warehouse.parquet_path(asset)
+    if single.is_file():
+        return f"read_parquet('{single}')"
+    return f"read_parquet('{warehouse.parquet_dataset(asset)}/*/*.parquet', hive_partitioning=true)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from traveltide_assets.checks import CHECKS, count_violations
 from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
-from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph
+from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, parquet_digest, run_graph
 
 FIRST = "(SELECT min({key}) FROM {table})"
 
@@ -82,15 +81,11 @@ def test_check_fails_on_data_that_breaks_its_rule(check: str, good_run: Path, tm
     assert sample  # the rows at fault are shown
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def test_failing_blocking_check_stops_downstream_and_keeps_outputs(good_run: Path, tmp_path: Path) -> None:
     folder = tmp_path / "run"
     shutil.copytree(good_run, folder)
     warehouse = Warehouse.in_folder(folder)
-    before = {t: _digest(warehouse.parquet_path(t)) for t in ASSET_TABLES}
+    before = {t: parquet_digest(warehouse, t) for t in ASSET_TABLES}
     # A session of a user who does not exist, inside the cohort window.
     sessions_path = folder / "source" / "sessions.parquet"
     sessions = pq.read_table(sessions_path)
@@ -108,7 +103,7 @@ def test_failing_blocking_check_stops_downstream_and_keeps_outputs(good_run: Pat
     assert "session_cohort" not in materialised and "perk_assignments" not in materialised
     for table in ASSET_TABLES:
         if table not in materialised:
-            assert _digest(warehouse.parquet_path(table)) == before[table], table
+            assert parquet_digest(warehouse, table) == before[table], table
 
 
 def _micros(text: str) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import polars as pl
 import pytest
 from dagster import ExecuteInProcessResult
@@ -15,7 +14,7 @@ from traveltide_assets.local_postgres import LocalPostgres
 from traveltide_assets.resources import TravelTideSource, Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
-from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph
+from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, duckdb_source, read_pandas, read_polars, run_graph
 
 E2E_USERS = 40_000
 
@@ -55,13 +54,15 @@ def test_row_counts_are_consistent_through_the_lineage(
     for table in ("user_features", "perk_scores", "user_segments", "perk_assignments"):
         assert _count(con, f"SELECT count(*) FROM {table}") == cohort_users, table
     assert _count(con, "SELECT sum(users) FROM perk_summary WHERE segment IS NULL") == cohort_users
-    # The pushed-down bound: no raw session from before the cohort start was extracted.
-    assert _count(con, "SELECT count(*) FROM raw_sessions WHERE session_start <= '2023-01-04'") == 0
+    # The pushed-down bound: no raw session from before the first session month was extracted.
+    assert _count(con, "SELECT count(*) FROM raw_sessions WHERE session_start < '2023-01-01'") == 0
     assert _count(con, "SELECT count(*) FROM session_cohort") == _count(
         con,
-        """SELECT count(*) FROM raw_sessions WHERE user_id IN (
-               SELECT user_id FROM raw_sessions GROUP BY user_id HAVING count(*) > 7)""",
+        """WITH w AS (SELECT * FROM raw_sessions WHERE session_start > '2023-01-04')
+           SELECT count(*) FROM w WHERE user_id IN (SELECT user_id FROM w GROUP BY user_id HAVING count(*) > 7)""",
     )
+    # Each month partition holds exactly the sessions that started in it.
+    assert _count(con, "SELECT count(*) FROM raw_sessions WHERE session_month <> strftime(session_start, '%Y-%m')") == 0
     perks = {r[0] for r in con.execute("SELECT DISTINCT favourite_perk FROM perk_assignments").fetchall()}
     assert perks <= set(PERKS)
 
@@ -72,12 +73,11 @@ def test_parquet_exports_match_the_warehouse_in_every_reader(
     _, warehouse = pg_run
     con = duckdb.connect(warehouse.path, read_only=True)
     for table in ASSET_TABLES:
-        path = warehouse.parquet_path(table)
         columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
         rows = _count(con, f"SELECT count(*) FROM {table}")
-        by_polars = pl.read_parquet(path)
-        by_pandas = pd.read_parquet(path)
-        by_duckdb = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
+        by_polars = read_polars(warehouse, table)
+        by_pandas = read_pandas(warehouse, table)
+        by_duckdb = duckdb.execute(f"SELECT count(*) FROM {duckdb_source(warehouse, table)}").fetchall()[0][0]
         assert by_polars.columns == columns and by_polars.height == rows, table
         assert list(by_pandas.columns) == columns and len(by_pandas) == rows, table
         assert by_duckdb == rows, table

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from traveltide_assets.definitions import defs
+from traveltide_assets.partitions import full_run_tags
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
 
@@ -136,6 +137,8 @@ def test_ui_lists_every_asset_runs_the_graph_and_shows_metadata(webserver: Webse
         },
         "runConfigData": {},
         "mode": "default",
+        # Every session month in one run, as the UI's "Materialize all" over all partitions launches it.
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in full_run_tags().items()]},
     }
     launched = webserver.graphql(LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched

@@ -1,5 +1,6 @@
--- raw_sessions: sessions after the cohort start ($1). The cohort never looks further back, so the bound is
--- pushed into the source: years of history stay in the database.
+-- raw_sessions: the sessions that started in the run's session months, [$1, $2). A run extracts only the months
+-- it refreshes (one or two on a daily refresh, all of them on a full run); history before the first month
+-- (2023-01, the study's window) stays in the database. session_month is the partition the row belongs to.
 SELECT
     session_id,
     user_id,
@@ -13,6 +14,7 @@ SELECT
     flight_booked,
     hotel_booked,
     page_clicks,
-    cancellation
+    cancellation,
+    CAST(date_trunc('month', session_start) AS date) AS session_month
 FROM sessions
-WHERE session_start > $1
+WHERE session_start >= $1 AND session_start < $2

@@ -1,0 +1,166 @@
+"""Monthly partitions of the raw session extracts: month-by-month, one-month refresh and CLI backfill all give
+what a full run gives, and a refresh rewrites only its own months."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+from dagster import build_schedule_context, materialize
+
+from traveltide_assets.assets.raw import raw_assets
+from traveltide_assets.local_postgres import LocalPostgres
+from traveltide_assets.partitions import REFRESH_PREVIOUS_ENV, all_months, parse_months
+from traveltide_assets.pipeline import QUIET, execute
+from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.schedules import daily_refresh
+from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
+from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
+from traveltide_assets_tests.pipeline_harness import ASSET_TABLES
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTITIONED = [a for a in raw_assets if a.partitions_def is not None]
+
+
+def _resources(url: str, folder: Path) -> dict[str, object]:
+    return {
+        "source": TravelTideSource(postgres_url=url),
+        "warehouse": Warehouse.in_folder(folder),
+        "study": StudySettings(),
+    }
+
+
+def _tables(folder: Path) -> dict[str, tuple]:
+    """Row count and an order-independent content hash of every warehouse table."""
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+        return {t: con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} t").fetchall()[0] for t in ASSET_TABLES}
+
+
+def _month_files(folder: Path, asset: str) -> dict[str, str]:
+    dataset = folder / "parquet" / asset
+    return {p.parent.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(dataset.glob("*/*.parquet"))}
+
+
+def _dataset_hash(folder: Path, asset: str) -> tuple:
+    """The Parquet dataset as readers see it (hive folders, month column from the path)."""
+    glob = folder / "parquet" / asset / "*" / "*.parquet"
+    with duckdb.connect() as con:
+        return con.execute(
+            f"SELECT count(*), sum(hash(t)) FROM read_parquet('{glob}', hive_partitioning=true) t"
+        ).fetchall()[0]
+
+
+@pytest.fixture(scope="module")
+def source_url(postgres: LocalPostgres) -> str:
+    url = postgres.create_database("partitions")
+    load_postgres(generate_source(GeneratorConfig(users=20_000, seed=41)), url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def full_run(source_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("full")
+    assert execute(resources=_resources(source_url, folder)).success
+    return folder
+
+
+def test_month_by_month_gives_the_full_run(source_url: str, full_run: Path, tmp_path: Path) -> None:
+    months = all_months()
+    resources = _resources(source_url, tmp_path)
+    # The months with sessions one run each (as daily refreshes would have built them), the rest in one run
+    # that also builds everything downstream.
+    for month in months[:8]:
+        result = materialize(PARTITIONED, partition_key=month, resources=resources, run_config=QUIET)
+        assert result.success, month
+    assert execute(resources=resources, months=(months[8], months[-1])).success
+
+    assert _tables(tmp_path) == _tables(full_run)
+    for asset in ("raw_sessions", "raw_flights", "raw_hotels"):
+        assert sorted(_month_files(tmp_path, asset)) == [f"session_month={m}" for m in months]
+        assert _dataset_hash(tmp_path, asset) == _dataset_hash(full_run, asset)
+    for asset in ("session_cohort", "perk_assignments"):
+        assert (tmp_path / "parquet" / f"{asset}.parquet").read_bytes() == (
+            full_run / "parquet" / f"{asset}.parquet"
+        ).read_bytes()
+
+
+def test_one_month_refresh_rewrites_only_that_month(source_url: str, postgres: LocalPostgres, tmp_path: Path) -> None:
+    # A private copy of the source that this test may change.
+    url = postgres.create_database("partitions_refresh")
+    load_postgres(generate_source(GeneratorConfig(users=20_000, seed=41)), url)
+    refreshed = tmp_path / "refreshed"
+    assert execute(resources=_resources(url, refreshed)).success
+    before = _month_files(refreshed, "raw_sessions")
+
+    # New facts arrive for 2023-06: clicks of every June session change, one June session disappears.
+    june = "session_start >= '2023-06-01' AND session_start < '2023-07-01'"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"UPDATE sessions SET page_clicks = page_clicks + 1 WHERE {june}")
+        conn.execute(f"DELETE FROM sessions WHERE session_id = (SELECT min(session_id) FROM sessions "
+                     f"WHERE {june} AND trip_id IS NULL)")  # fmt: skip
+    assert execute(resources=_resources(url, refreshed), months=("2023-06", "2023-06")).success
+
+    after = _month_files(refreshed, "raw_sessions")
+    changed = {m for m in before if before[m] != after[m]}
+    assert changed == {"session_month=2023-06"}
+    fresh = tmp_path / "fresh"
+    assert execute(resources=_resources(url, fresh)).success
+    assert _tables(refreshed) == _tables(fresh)
+    assert _dataset_hash(refreshed, "raw_sessions") == _dataset_hash(fresh, "raw_sessions")
+
+
+def test_cli_backfill_of_all_months_gives_the_full_run(tmp_path: Path) -> None:
+    """`dagster asset materialize --partition-range` (one run for every month), then the rest of the graph."""
+    store = tmp_path / "store"
+    write_parquet_store(generate_source(GeneratorConfig(users=20_000, seed=43)), store)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAVELTIDE_", "DAGSTER_"))}
+    (tmp_path / "home").mkdir()
+    backfilled, full = tmp_path / "backfilled", tmp_path / "full"
+    for folder in (backfilled, full):
+        folder.mkdir()
+        (folder / "source").symlink_to(store)
+
+    dagster = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "traveltide_assets.definitions"]
+    months = all_months()
+    run_env = {**env, "DAGSTER_HOME": str(tmp_path / "home"), "TRAVELTIDE_DATA_DIR": str(backfilled)}
+    for selection, extra in (
+        ("raw_users", []),  # the sessions' checks resolve users against it
+        ("raw_sessions,raw_flights,raw_hotels", ["--partition-range", f"{months[0]}...{months[-1]}"]),
+        ("session_cohort,user_features,perk_scores,user_segments,perk_assignments", []),
+    ):
+        done = subprocess.run([*dagster, "--select", selection, *extra], cwd=ROOT, env=run_env, capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()[-3000:]
+    done = subprocess.run(
+        [sys.executable, "-m", "traveltide_assets.cli", "run"], cwd=ROOT, capture_output=True,
+        env={**env, "TRAVELTIDE_DATA_DIR": str(full)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    for asset in ("raw_sessions", "raw_flights", "raw_hotels"):
+        assert _dataset_hash(backfilled, asset) == _dataset_hash(full, asset)
+    assert (backfilled / "parquet" / "perk_assignments.parquet").read_bytes() == (
+        full / "parquet" / "perk_assignments.parquet"
+    ).read_bytes()
+
+
+@pytest.mark.parametrize(("previous", "expected"), [("1", ("2026-11", "2026-12")), ("0", ("2026-12", "2026-12"))])
+def test_daily_schedule_refreshes_the_newest_months(
+    previous: str, expected: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(REFRESH_PREVIOUS_ENV, previous)
+    tick = dt.datetime(2026, 12, 1, 4, 0, tzinfo=dt.UTC)
+    request = daily_refresh(build_schedule_context(scheduled_execution_time=tick))
+    tags = request.tags
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == expected
+
+
+@pytest.mark.parametrize("text", ["2022-12", "2023-13", "july", "2023-07..2023-05"])
+def test_bad_months_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError, match="month"):
+        parse_months(text)
