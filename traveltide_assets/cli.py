@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -82,9 +83,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from traveltide_assets.pipeline import run_pipeline
 
-    summary = run_pipeline(cohort_start=args.cohort_start, min_sessions=args.min_sessions, embedded_users=args.users)
+    summary = run_pipeline(
+        cohort_start=args.cohort_start, min_sessions=args.min_sessions, embedded_users=args.users, months=args.months
+    )
     print(summary)
     return 0
+
+
+def _months(text: str) -> tuple[str, str]:
+    from traveltide_assets.partitions import parse_months
+
+    try:
+        return parse_months(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _int_list(text: str) -> list[int]:
@@ -105,9 +117,45 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _multipliers(text: str) -> tuple[float, ...]:
+    """'0.5,1,2' -> (0.5, 1.0, 2.0): positive, at least two different ones, ascending."""
+    try:
+        values = {float(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if any(not math.isfinite(v) or v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"multipliers must be positive numbers, got {text!r}")
+    if len(values) < 2:
+        raise argparse.ArgumentTypeError(f"a curve needs at least two different multipliers, got {text!r}")
+    return tuple(sorted(values))
+
+
+def _check_bench_flags(args: argparse.Namespace) -> None:
+    """--out and --multipliers belong to the curve; --url and --json to the single-volume bench."""
+    own, other = (("url", "json"), ("out", "multipliers")) if args.curve else (("out", "multipliers"), ("url", "json"))
+    for name in own:
+        if getattr(args, name) is not None:
+            needs = "is not used with --curve" if args.curve else "needs --curve"
+            raise CliError(f"--{name} {needs} (with it: --{' --'.join(other)})")
+
+
+def cmd_bench_curve(args: argparse.Namespace) -> int:
+    from traveltide_assets.bench.curve import MULTIPLIERS, fit_curve, format_curve, run_curve, write_outputs
+
+    points = run_curve(args.users, args.multipliers or MULTIPLIERS, progress=_Stopwatch())
+    fit = fit_curve(points)
+    print(format_curve(points, fit))
+    for path in write_outputs(points, fit, Path(args.out or "docs")):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from traveltide_assets.bench.runner import JSON_KEYS, bench, format_result
 
+    _check_bench_flags(args)
+    if args.curve:
+        return cmd_bench_curve(args)
     if args.url:
         validate_pg_url(args.url)
         _check_pg_reachable(args.url)
@@ -158,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=100_000,
         help="users to generate if the embedded store is absent",
     )
+    run.add_argument(
+        "--months",
+        type=_months,
+        default=None,
+        help="refresh only these session months, e.g. 2023-07 or 2023-06..2023-07 (default: every month)",
+    )
     run.set_defaults(func=cmd_run)
 
     ev = sub.add_parser("evaluate", help="accuracy, ceiling and segment evidence over seeds and perk mixes")
@@ -171,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--users", type=_positive_int, default=1_020_926, help="users (default: the real volume)")
     be.add_argument("--url", help="a PostgreSQL to use (default: a throwaway local server)")
     be.add_argument("--json", help="write the figures as JSON to this path")
+    be.add_argument(
+        "--curve",
+        action="store_true",
+        help="instead: run ours at several multiples of --users and write scale_curve.csv/.png/.json",
+    )
+    be.add_argument("--multipliers", type=_multipliers, help="with --curve: multiples of --users (0.25,0.5,1,2,4)")
+    be.add_argument("--out", help="with --curve: folder for scale_curve.csv, .png and .json (default: docs)")
     be.set_defaults(func=cmd_bench)
     return parser
 

@@ -1,7 +1,9 @@
-"""`traveltide bench` at a small scale: every contender runs for real and the JSON has every key."""
+"""`traveltide bench` at a small scale: every contender runs for real and the JSON has every key; the scale curve
+writes its table, chart and fit."""
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -9,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from traveltide_assets.bench.curve import CSV_KEYS, CSV_NAME, FIT_KEYS, JSON_NAME, PNG_NAME
 from traveltide_assets.bench.runner import JSON_KEYS
+from traveltide_assets.cli import EXIT_USAGE, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,3 +33,45 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     assert result["speedup_vs_pandas"] == pytest.approx(result["pandas_s"] / result["ours_s"], rel=0.02)
     assert result["extract_vs_copy"] == pytest.approx(result["extract_s"] / result["copy_s"], rel=0.03)
     assert "speedup vs pandas" in done.stdout
+
+
+def test_bench_curve_writes_table_chart_and_fit(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "traveltide_assets.cli", "bench", "--curve", "--users", "2000",
+         "--multipliers", "0.5,1", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    with (tmp_path / CSV_NAME).open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["users"]) for r in rows] == [1000, 2000]
+    assert [float(r["multiplier"]) for r in rows] == [0.5, 1.0]
+    columns = list(rows[0])
+    assert columns[: len(CSV_KEYS)] == list(CSV_KEYS)
+    steps = columns[len(CSV_KEYS) :]
+    assert "step_perk_assignments_s" in steps and all(c.startswith("step_") and c.endswith("_s") for c in steps)
+    for row in rows:
+        assert int(row["sessions"]) > 0 and float(row["ours_s"]) > 0 and float(row["ours_peak_rss_mib"]) > 0
+        assert all(float(row[c]) >= 0 for c in steps)
+    png = (tmp_path / PNG_NAME).read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    fit = json.loads((tmp_path / JSON_NAME).read_text())
+    assert list(fit) == list(FIT_KEYS)
+    assert fit["users_min"] == 1000 and fit["users_max"] == 2000
+    assert set(fit["step_loglog_slopes"]) == {c.removeprefix("step_").removesuffix("_s") for c in steps}
+    assert "superlinear steps" in done.stdout
+
+
+@pytest.mark.parametrize("multipliers", ["0,1", "-1,2", "1", "1,1", "a,b", "inf,1"])
+def test_bench_curve_rejects_bad_multipliers(multipliers: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["bench", "--curve", "--multipliers", multipliers])
+    assert stopped.value.code == EXIT_USAGE
+    assert "--multipliers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags", [["--curve", "--json", "x.json"], ["--curve", "--url", "postgresql://h/d"],
+                                   ["--out", "docs"], ["--multipliers", "1,2"]])  # fmt: skip
+def test_bench_flags_of_the_other_mode_are_refused(flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", *flags]) == EXIT_USAGE
+    assert f"{flags[-2]} " in capsys.readouterr().err

@@ -4,6 +4,7 @@ synthetic data in the same PostgreSQL, with wall time and peak memory of each co
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import subprocess
@@ -18,7 +19,8 @@ import duckdb
 import psycopg
 
 from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.resources import StudySettings, TravelTideSource
+from traveltide_assets.partitions import FIRST_SESSION_MONTH, all_months, month_bounds
+from traveltide_assets.resources import TravelTideSource
 from traveltide_assets.sql_files import read_sql
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
@@ -32,14 +34,17 @@ EXTRACTS = ("users", "sessions", "flights", "hotels")
 Progress = Callable[[str], None]
 
 
-def measure_process(contender: str, url: str, workdir: Path) -> tuple[float, float, dict[str, Any]]:
+def measure_process(
+    contender: str, url: str, workdir: Path, months: str | None = None
+) -> tuple[float, float, dict[str, Any]]:
     """(wall seconds, peak RSS MiB, the worker's own report) of one contender in a fresh process."""
     workdir.mkdir(parents=True, exist_ok=True)
-    out = workdir / f"{contender}.json"
+    out = workdir / f"{contender}{'-' + months if months else ''}.json"
     started = time.perf_counter()
     with out.open("w") as fh:
         process = subprocess.Popen(
-            [sys.executable, "-m", "traveltide_assets.bench.worker", contender, url, str(workdir)],
+            [sys.executable, "-m", "traveltide_assets.bench.worker", contender, url, str(workdir),
+             *([months] if months else [])],
             stdout=fh, stderr=subprocess.PIPE,
         )  # fmt: skip
         assert process.stderr is not None
@@ -61,30 +66,45 @@ def _extraction_sql() -> dict[str, str]:
     }
 
 
-def time_copy(url: str, cohort_start: object) -> float:
+def _params(query: str, bounds: tuple[dt.datetime, dt.datetime]) -> tuple[object, ...]:
+    """$1, $2 of an extraction query: the session-month bounds of a full run (users take none)."""
+    return bounds if "$1" in query else ()
+
+
+def time_copy(url: str, bounds: tuple[dt.datetime, dt.datetime]) -> float:
     """The extraction queries through COPY ... TO STDOUT into nothing: the server's and the wire's limit."""
     started = time.perf_counter()
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         for query in _extraction_sql().values():
-            params = (cohort_start,) if "$1" in query else None
-            with cur.copy(f"COPY ({query.replace('$1', '%s')}) TO STDOUT", params) as copy:
+            copy_sql = f"COPY ({query.replace('$1', '%s').replace('$2', '%s')}) TO STDOUT"
+            with cur.copy(copy_sql, _params(query, bounds) or None) as copy:
                 for _ in copy:
                     pass
     return time.perf_counter() - started
 
 
-def time_extract(url: str, study: StudySettings, workdir: Path) -> float:
+def time_extract(url: str, bounds: tuple[dt.datetime, dt.datetime], workdir: Path) -> float:
     """The product's own extraction of the same rows: Arrow batches from the source into a DuckDB table."""
     source = TravelTideSource(postgres_url=url)
     started = time.perf_counter()
     with duckdb.connect(str(workdir / "extract.duckdb")) as con:
         for table, query in _extraction_sql().items():
-            params = (study.start_timestamp,) if "$1" in query else ()
-            with source.read(query, params) as reader:
+            with source.read(query, _params(query, bounds)) as reader:
                 con.register("_incoming", reader)
                 con.execute(f"CREATE OR REPLACE TABLE raw_{table} AS SELECT * FROM _incoming").fetchall()
                 con.unregister("_incoming")
     return time.perf_counter() - started
+
+
+def busiest_month(url: str) -> str:
+    """The session month with the most sessions: what a daily refresh of a live database re-reads."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT to_char(date_trunc('month', session_start), 'YYYY-MM') AS m FROM sessions "
+            "WHERE session_start >= %s GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            (FIRST_SESSION_MONTH,),
+        ).fetchone()
+    return row[0] if row else all_months()[-1]
 
 
 @contextlib.contextmanager
@@ -98,7 +118,8 @@ def _postgres(url: str | None) -> Iterator[str]:
 
 def bench(users: int, url: str | None = None, seed: int = 7, progress: Progress | None = None) -> dict[str, Any]:
     say = progress or (lambda _m: None)
-    study = StudySettings()
+    months = all_months()
+    bounds = month_bounds(months[0], months[-1])
     with _postgres(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
         workdir = Path(tmp)
         say(f"generating {users:,} users and loading them into PostgreSQL")
@@ -107,12 +128,15 @@ def bench(users: int, url: str | None = None, seed: int = 7, progress: Progress 
         load_postgres(source, target)
         del source
         say("copy: COPY of the extraction queries to nowhere (one warm-up, then timed)")
-        time_copy(target, study.start_timestamp)
-        copy_s = time_copy(target, study.start_timestamp)
+        time_copy(target, bounds)
+        copy_s = time_copy(target, bounds)
         say("extract: the product's extraction of the same rows")
-        extract_s = time_extract(target, study, workdir)
+        extract_s = time_extract(target, bounds, workdir)
         say("ours: the product's graph to perk_assignments, fresh warehouse, own process")
         ours_s, ours_rss, _ = measure_process("ours", target, workdir / "ours")
+        month = busiest_month(target)
+        say(f"refresh: one month ({month}) into the warehouse that run left, then everything downstream")
+        refresh_s, _, _ = measure_process("ours", target, workdir / "ours", months=f"{month}..{month}")
         say("pandas: read_sql of whole tables, merges, groupbys, k-means, own process")
         pandas_s, pandas_rss, _ = measure_process("pandas", target, workdir / "pandas")
     return {
@@ -126,6 +150,9 @@ def bench(users: int, url: str | None = None, seed: int = 7, progress: Progress 
         "pandas_peak_rss_mib": round(pandas_rss, 1),
         "speedup_vs_pandas": round(pandas_s / ours_s, 2),
         "extract_vs_copy": round(extract_s / copy_s, 2),
+        # Beside the JSON keys (the table prints them): a daily refresh of one month after that full run.
+        "refresh_month": month,
+        "refresh_month_s": round(refresh_s, 3),
     }
 
 
@@ -136,6 +163,7 @@ def format_result(result: dict[str, Any]) -> str:
             "ours (graph to perk_assignments)",
             f"{result['ours_s']:.1f} s, peak RSS {result['ours_peak_rss_mib']:,.0f} MiB",
         ),
+        (f"ours, refresh of one month ({result['refresh_month']})", f"{result['refresh_month_s']:.1f} s"),
         ("pandas baseline", f"{result['pandas_s']:.1f} s, peak RSS {result['pandas_peak_rss_mib']:,.0f} MiB"),
         ("copy (COPY TO STDOUT, the limit)", f"{result['copy_s']:.2f} s"),
         ("extract (ours, same rows)", f"{result['extract_s']:.2f} s"),

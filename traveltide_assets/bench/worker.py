@@ -1,5 +1,6 @@
 """One measured contender, run in its own process so that its peak memory is its own:
-`python -m traveltide_assets.bench.worker ours|pandas URL WORKDIR` prints {"seconds": ..., "rows": ...}."""
+`python -m traveltide_assets.bench.worker ours|pandas URL WORKDIR [MONTHS]` prints {"seconds": ..., "rows": ...},
+and for `ours` also "steps": {step key: seconds} from the run's step events."""
 
 from __future__ import annotations
 
@@ -7,34 +8,52 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the pandas contender must not pay for importing Dagster
+    from dagster import ExecuteInProcessResult
 
 
-def run_ours(url: str, workdir: Path) -> int:
+def step_seconds(result: ExecuteInProcessResult) -> dict[str, float]:
+    """Each successful step's duration as Dagster measured it (STEP_SUCCESS), in execution order."""
+    return {
+        event.step_key: event.step_success_data.duration_ms / 1000
+        for event in result.all_events
+        if event.is_step_success and event.step_key is not None
+    }
+
+
+def run_ours(url: str, workdir: Path, months: str | None = None) -> dict[str, Any]:
+    """The graph to perk_assignments; with `months` ('2023-07..2023-07') a refresh of those months only."""
     import duckdb
 
+    from traveltide_assets.partitions import parse_months
     from traveltide_assets.pipeline import PipelineError, execute, failure_message
     from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 
     warehouse = Warehouse.in_folder(workdir)
     resources = {"source": TravelTideSource(postgres_url=url), "warehouse": warehouse, "study": StudySettings()}
-    result = execute(resources=resources, job_name="to_perk_assignments")
+    refresh = parse_months(months) if months else None
+    result = execute(resources=resources, job_name="to_perk_assignments", months=refresh)
     if not result.success:
         raise PipelineError(failure_message(result))
     with duckdb.connect(warehouse.path, read_only=True) as con:
-        return int(con.execute("SELECT count(*) FROM perk_assignments").fetchall()[0][0])
+        rows = int(con.execute("SELECT count(*) FROM perk_assignments").fetchall()[0][0])
+    return {"rows": rows, "steps": step_seconds(result)}
 
 
-def run_pandas(url: str) -> int:
+def run_pandas(url: str) -> dict[str, Any]:
     from traveltide_assets.bench.pandas_baseline import run
 
-    return len(run(url))
+    return {"rows": len(run(url))}
 
 
 def main(argv: list[str]) -> None:
     contender, url = argv[0], argv[1]
     started = time.perf_counter()
-    rows = run_ours(url, Path(argv[2])) if contender == "ours" else run_pandas(url)
-    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
+    months = argv[3] if len(argv) > 3 else None
+    report = run_ours(url, Path(argv[2]), months) if contender == "ours" else run_pandas(url)
+    print(json.dumps({"seconds": time.perf_counter() - started, **report}))
 
 
 if __name__ == "__main__":
