@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,22 @@ from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE
 from traveltide_assets.synthetic.schema import SOURCE_TABLES, TRUTH_PG_SCHEMA
 
 BATCH_ROWS = 262_144
+
+
+def sql_literal(value: object) -> str:
+    """A typed SQL literal for the values the extraction queries take (dates, timestamps, numbers only)."""
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    raise TypeError(f"extraction parameters are dates, timestamps or numbers, got {type(value).__name__}")
+
+
+def inline_parameters(sql: str, params: tuple[object, ...]) -> str:
+    """Replace $1, $2, ... by literals of `params`."""
+    return re.sub(r"\$(\d+)\b", lambda m: sql_literal(params[int(m.group(1)) - 1]), sql)
 
 
 class SourceSchemaError(RuntimeError):
@@ -127,7 +144,9 @@ class TravelTideSource(ConfigurableResource):
 
             # Read-only where the server allows it: the pipeline never writes to the source.
             with pgdbapi.connect(read_only(self.postgres_url or "")) as conn, conn.cursor() as cur:
-                cur.execute(sql, parameters=params)
+                # Without bind parameters the driver streams the result through COPY; with them libpq holds
+                # the whole result in memory first (1.6 GB instead of 0.2 GB for 2.8M sessions, and slower).
+                cur.execute(inline_parameters(sql, params))
                 yield cur.fetch_record_batch()
             return
         con = duckdb.connect()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -11,7 +12,7 @@ from dagster import ExecuteInProcessResult
 
 from traveltide_assets.catalog import PERKS
 from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.resources import TravelTideSource, Warehouse
+from traveltide_assets.resources import TravelTideSource, Warehouse, inline_parameters
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
 from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, duckdb_source, read_pandas, read_polars, run_graph
@@ -146,3 +147,15 @@ def test_source_reads_in_read_only_transactions(postgres: LocalPostgres) -> None
     source = TravelTideSource(postgres_url=postgres.url)
     with source.read("SELECT current_setting('default_transaction_read_only') AS ro", ()) as reader:
         assert reader.read_all()["ro"].to_pylist() == ["on"]
+
+
+def test_extraction_parameters_are_inlined_as_typed_literals() -> None:
+    """The PostgreSQL driver streams only parameter-free queries, so bounds become literals, never raw text."""
+    bounds = (dt.datetime(2023, 1, 1), dt.datetime(2023, 2, 1, 6, 30))
+    sql = inline_parameters("WHERE a >= $1 AND a < $2 AND b = $1", bounds)
+    assert sql == (
+        "WHERE a >= TIMESTAMP '2023-01-01 00:00:00' AND a < TIMESTAMP '2023-02-01 06:30:00' "
+        "AND b = TIMESTAMP '2023-01-01 00:00:00'"
+    )
+    with pytest.raises(TypeError, match="dates, timestamps or numbers"):
+        inline_parameters("WHERE name = $1", ("x'; DROP TABLE users; --",))
