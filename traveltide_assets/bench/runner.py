@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,10 @@ Progress = Callable[[str], None]
 def measure_process(
     contender: str, url: str, workdir: Path, months: str | None = None
 ) -> tuple[float, float, dict[str, Any]]:
-    """(wall seconds, peak RSS MiB, the worker's own report) of one contender in a fresh process."""
+    """(wall seconds, peak RSS MiB, the worker's own report) of one contender in a fresh process.
+
+    The peak RSS is the one the worker measures of itself (worker.peak_rss_mib), not wait4's, which on Linux
+    also counts this parent's memory at the time of the fork."""
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / f"{contender}{'-' + months if months else ''}.json"
     started = time.perf_counter()
@@ -49,13 +51,13 @@ def measure_process(
         )  # fmt: skip
         assert process.stderr is not None
         errors = process.stderr.read()
-        _, status, usage = os.wait4(process.pid, 0)
+        process.wait()
     wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         tail = errors.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"bench contender {contender!r} failed: {tail[0]}")
-    return wall, usage.ru_maxrss / 1024, json.loads(out.read_text())
+    report = json.loads(out.read_text())
+    return wall, report["peak_rss_mib"], report
 
 
 def _extraction_sql() -> dict[str, str]:

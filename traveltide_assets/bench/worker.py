@@ -5,6 +5,7 @@ and for `ours` also "steps": {step key: seconds} from the run's step events."""
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -48,12 +49,25 @@ def run_pandas(url: str) -> dict[str, Any]:
     return {"rows": len(run(url))}
 
 
+def peak_rss_mib() -> float:
+    """This process's own peak RSS (VmHWM of its address space), with its children's.
+
+    Not getrusage(RUSAGE_SELF) or the parent's wait4(): Linux carries the parent's RSS at fork into the
+    child's ru_maxrss across exec, so a parent holding a generated source would inflate every measurement.
+    """
+    status = Path("/proc/self/status").read_text()
+    own_kib = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+    children_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own_kib, children_kib) / 1024
+
+
 def main(argv: list[str]) -> None:
     contender, url = argv[0], argv[1]
     started = time.perf_counter()
     months = argv[3] if len(argv) > 3 else None
     report = run_ours(url, Path(argv[2]), months) if contender == "ours" else run_pandas(url)
-    print(json.dumps({"seconds": time.perf_counter() - started, **report}))
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_rss_mib(), **report}))
 
 
 if __name__ == "__main__":
