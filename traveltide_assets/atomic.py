@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 
+def ensure_folder(folder: Path) -> None:
+    """Create `folder` if missing; a file in its place is an error that says so (not just 'File exists')."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, "an output folder is a file, not a folder", str(folder)) from None
+
+
 def staged_sibling(path: Path) -> Path:
     """A new hidden temporary file in the same folder as `path` (same file system, so a rename is atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     return Path(tmp)
@@ -19,8 +29,38 @@ def staged_sibling(path: Path) -> Path:
 
 def staged_folder(parent: Path) -> Path:
     """A new hidden temporary folder under `parent`, for files that are renamed into place one by one."""
-    parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(parent)
     return Path(tempfile.mkdtemp(prefix=".staging-", dir=parent))
+
+
+def is_staged(name: str) -> bool:
+    """Whether a file or folder name is an output in the making: ours (staged_sibling, staged_folder) or DuckDB's.
+
+    DuckDB's COPY writes `tmp_<target>` first and renames it onto our (hidden) staged target.
+    """
+    ours = name.startswith(".") and (name.endswith(".tmp") or name.startswith(".staging-"))
+    duckdbs = name.startswith("tmp_.") and name.endswith(".tmp")
+    return ours or duckdbs
+
+
+def remove_stale_staged(folder: Path, older_than: float) -> list[Path]:
+    """Delete staged files and folders under `folder` last modified before `older_than` (epoch seconds).
+
+    A killed process cannot delete what it staged. Readers never see these (hidden names, never renamed into
+    place), but they take space; whoever next holds the run lock removes them. Returns what it removed.
+    """
+    removed: list[Path] = []
+    for parent, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            path = Path(parent) / name
+            if is_staged(name) and path.lstat().st_mtime < older_than:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+                removed.append(path)
+        dirs[:] = [d for d in dirs if not is_staged(d)]  # removed, or too young to touch: do not descend
+    return removed
 
 
 def promote(staged: Path, path: Path) -> None:

@@ -8,14 +8,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from traveltide_assets.pg_url import InvalidUrlError, redact, validate_pg_url
 from traveltide_assets.pipeline import PipelineError
-from traveltide_assets.settings import default_source_dir
+from traveltide_assets.run_lock import RunLockError
+from traveltide_assets.settings import SOURCE_URL_ENV, default_source_dir
 from traveltide_assets.synthetic.mixes import UnknownMixError
 
 EXIT_USAGE = 2
@@ -82,12 +86,45 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from traveltide_assets.pipeline import run_pipeline
+    from traveltide_assets.resources import check_cohort_start, check_min_sessions
 
-    summary = run_pipeline(
-        cohort_start=args.cohort_start, min_sessions=args.min_sessions, embedded_users=args.users, months=args.months
-    )
+    check_cohort_start(args.cohort_start)  # bad input fails before waiting for the warehouse or the source
+    check_min_sessions(args.min_sessions)
+    source_url = os.environ.get(SOURCE_URL_ENV)
+    if source_url:  # a wrong or unreachable source fails in one line, not in every raw step's traceback
+        validate_pg_url(source_url)
+        _check_pg_reachable(source_url)
+    with _warehouse_held(args.lock_timeout):
+        summary = run_pipeline(
+            cohort_start=args.cohort_start,
+            min_sessions=args.min_sessions,
+            embedded_users=args.users,
+            months=args.months,
+        )
     print(summary)
     return 0
+
+
+@contextmanager
+def _warehouse_held(timeout_s: float | None) -> Iterator[None]:
+    """Hold the run lock of the environment's warehouse, saying on stderr when another run makes us wait.
+
+    The run's Warehouse resource takes the same lock again (re-entrant within this process); taking it here
+    first makes a busy warehouse end in one line naming the other run, not in a resource-initialisation failure.
+    """
+    from traveltide_assets.definitions import build_resources
+    from traveltide_assets.resources import Warehouse
+
+    warehouse = build_resources()["warehouse"]
+    assert isinstance(warehouse, Warehouse)
+    wait = warehouse.lock_timeout_s if timeout_s is None else timeout_s
+
+    def waiting(holder: str) -> None:
+        message = f"waiting up to {wait:g} s for {warehouse.path}, in use by another run ({holder})"
+        print(f"traveltide run: {message}", file=sys.stderr, flush=True)
+
+    with warehouse.run_lock(wait, on_wait=waiting):
+        yield
 
 
 def _months(text: str) -> tuple[str, str]:
@@ -178,8 +215,16 @@ def _check_pg_reachable(url: str) -> None:
         raise CliError(f"cannot connect to PostgreSQL at {redact(url)}: {reason}") from None
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2) like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="traveltide", description=__doc__.splitlines()[0])
+    # Sub-commands' parsers are made by the same class, so `traveltide run --bad` is one line too.
+    parser = _OneLineParser(prog="traveltide", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="generate a synthetic TravelTide source with planted perk preferences")
@@ -212,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="refresh only these session months, e.g. 2023-07 or 2023-06..2023-07 (default: every month)",
     )
+    run.add_argument(
+        "--lock-timeout",
+        type=_non_negative_float,
+        default=None,
+        help="seconds to wait while another run uses the same warehouse (default: 900; 0 fails at once)",
+    )
     run.set_defaults(func=cmd_run)
 
     ev = sub.add_parser("evaluate", help="accuracy, ceiling and segment evidence over seeds and perk mixes")
@@ -242,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (CliError, InvalidUrlError, UnknownMixError, PipelineError, ValueError) as exc:
+    except (CliError, InvalidUrlError, UnknownMixError, PipelineError, RunLockError, ValueError) as exc:
         print(f"traveltide {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

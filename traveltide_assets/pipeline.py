@@ -56,6 +56,13 @@ def execute(
 
 
 def failure_message(result: ExecuteInProcessResult) -> str:
+    """One line saying why a run failed: the failed checks with their table, column and row counts first (a
+    blocking check also fails its step, but the step's error does not say what was wrong), else the first failed
+    step's error, else any other error of the run (e.g. a resource that could not start)."""
+    failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    if failed_checks:
+        described = "; ".join(f"{c.check_name}: {c.description}" for c in failed_checks)
+        return f"{len(failed_checks)} blocking check(s) failed: {described}"
     failures = [e for e in result.all_events if e.is_step_failure]
     if failures:
         event = failures[0]
@@ -63,10 +70,11 @@ def failure_message(result: ExecuteInProcessResult) -> str:
         cause = error.cause.message.strip() if error and error.cause else ""
         message = error.message.strip() if error else "unknown error"
         return f"step {event.step_key} failed: {cause or message}".splitlines()[0]
-    failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
-    if failed_checks:
-        check = failed_checks[0]
-        return f"check {check.check_name} failed: {check.description}"
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None:
+            cause = error.cause.message.strip() if error.cause else ""
+            return f"the run failed: {cause or error.message.strip()}".splitlines()[0]
     return "the run failed"
 
 

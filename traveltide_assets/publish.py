@@ -1,20 +1,20 @@
 """Atomic publication of an asset: its warehouse table and its Parquet export change together or not at all.
 
-The table is replaced inside a DuckDB transaction, the Parquet file is written to a hidden temporary name in
-the same folder and renamed over the old one (atomic on POSIX), and the transaction commits only after the
-rename. A failure at any step rolls back the table and deletes the temporary file: readers keep seeing the
+The table is replaced inside a DuckDB transaction and the Parquet file is written to a hidden temporary name in
+the same folder; once the transaction has committed, the file is renamed over the old one (atomic on POSIX).
+A failure at any step before that rolls back the table and deletes the temporary file: readers keep seeing the
 previous good version of both.
 
 Month-partitioned assets (partitions.py) replace the rows of the run's months in the table and one Parquet file
-per month in a hive-style folder (`<asset>/session_month=YYYY-MM/data.parquet`), each file renamed into place,
-again before the transaction commits.
+per month in a hive-style folder (`<asset>/session_month=YYYY-MM/data.parquet`), each file renamed into place
+after the transaction has committed.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +30,30 @@ from traveltide_assets.resources import Warehouse
 PREVIEW_ROWS = 5
 
 
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back if a transaction is still open: a failed COMMIT has already rolled back, and a second error
+    here would hide the first (e.g. the full disk that stopped the commit)."""
+    with suppress(duckdb.TransactionException):
+        run(con, "ROLLBACK")
+
+
 @contextmanager
 def _replace_together(con: duckdb.DuckDBPyConnection, staged: Path, final: Path) -> Iterator[None]:
-    """Run the table change inside a transaction that commits only after `staged` has replaced `final`."""
+    """Change the table in a transaction; once it has committed, rename the staged Parquet over the old one.
+
+    Commit first: a COMMIT can fail (a full disk while DuckDB writes its log) and then both stay old; a rename
+    on one file system does not fail that way. A kill between the two leaves the new table beside the old file,
+    which the next run's Warehouse.recover aligns.
+    """
     run(con, "BEGIN TRANSACTION")
     try:
         yield
-        promote(staged, final)
         run(con, "COMMIT")
     except BaseException:
-        run(con, "ROLLBACK")
+        _rollback(con)
         staged.unlink(missing_ok=True)
         raise
+    promote(staged, final)
 
 
 def publish_query(
@@ -96,11 +108,11 @@ def publish_months(
         options = f"FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({PARTITION_COLUMN}), FILENAME_PATTERN 'data'"
         run(con, f"COPY (SELECT * FROM {name} WHERE {in_months}) TO '{staging}' ({options})")
         staged = {month: _month_file(con, name, staging, month) for month in months}
-        for month, path in staged.items():
-            promote(path, dataset / f"{PARTITION_COLUMN}={month}" / "data.parquet")
         run(con, "COMMIT")
+        for month, path in staged.items():  # after the commit, as in _replace_together
+            promote(path, dataset / f"{PARTITION_COLUMN}={month}" / "data.parquet")
     except BaseException:
-        run(con, "ROLLBACK")
+        _rollback(con)
         raise
     finally:
         con.unregister("_incoming")

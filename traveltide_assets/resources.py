@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, field_validator
 
+from traveltide_assets.atomic import remove_stale_staged
+from traveltide_assets.duck import one_row, run
 from traveltide_assets.partitions import FIRST_SESSION_MONTH
 from traveltide_assets.pg_url import read_only, redact, validate_pg_url
+from traveltide_assets.run_lock import Held, exclusive
 from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE
 from traveltide_assets.synthetic.schema import SOURCE_TABLES, TRUTH_PG_SCHEMA
 
 BATCH_ROWS = 262_144
+WAREHOUSE_TABLES = "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
+HIVE_OPTIONS = "hive_partitioning = true, hive_types_autocast = false"
 
 
 def sql_literal(value: object) -> str:
@@ -180,14 +187,22 @@ class Warehouse(ConfigurableResource):
     report_dir: str = Field(default="data/report", description="The marketing report (HTML + charts)")
     memory_limit: str = Field(default="3GB", description="DuckDB memory_limit; beyond it DuckDB spills to disk")
     threads: int = Field(default=2, description="DuckDB worker threads")
+    # A run holds the warehouse from its first step to its last, so two runs never interleave their assets.
+    # Waiting (rather than failing at once) suits a schedule: a 04:00 refresh that meets a manual run starts
+    # when that one is done (a full run takes about a minute) instead of losing the day; a holder that is
+    # still there after 15 minutes is stuck, and the run fails saying who holds it.
+    lock_timeout_s: float = Field(
+        default=900.0, ge=0, description="Seconds a run waits for another run on this warehouse before failing"
+    )
 
     @classmethod
-    def in_folder(cls, folder: Path) -> Warehouse:
-        """The standard layout under one folder: warehouse.duckdb, parquet/ and report/."""
+    def in_folder(cls, folder: Path, **settings: Any) -> Warehouse:
+        """The standard layout under one folder: warehouse.duckdb, parquet/ and report/; `settings` sets the rest."""
         return cls(
             path=str(folder / "warehouse.duckdb"),
             parquet_dir=str(folder / "parquet"),
             report_dir=str(folder / "report"),
+            **settings,
         )
 
     @contextmanager
@@ -205,3 +220,92 @@ class Warehouse(ConfigurableResource):
     def parquet_dataset(self, asset: str) -> Path:
         """The hive-style folder of a month-partitioned asset: <asset>/session_month=YYYY-MM/data.parquet."""
         return Path(self.parquet_dir) / asset
+
+    @property
+    def lock_path(self) -> Path:
+        return Path(f"{self.path}.lock")
+
+    @contextmanager
+    def run_lock(self, timeout_s: float | None = None, on_wait: Callable[[str], None] | None = None) -> Iterator[Held]:
+        """Exclusive use of this warehouse and its Parquet and report folders by one run (run_lock.py)."""
+        wait = self.lock_timeout_s if timeout_s is None else timeout_s
+        with exclusive(self.lock_path, wait, f"warehouse {self.path}", on_wait) as held:
+            yield held
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator[Warehouse]:
+        """For the whole run: hold the run lock, first cleaning up after a run that was killed."""
+        started = time.time()
+
+        def say(message: str) -> None:
+            if context.log:
+                context.log.warning(message)
+
+        def waiting(holder: str) -> None:
+            say(f"waiting up to {self.lock_timeout_s:g} s for warehouse {self.path}, in use by another run ({holder})")
+
+        with self.run_lock(on_wait=waiting) as held:
+            try:
+                notes = self.recover(interrupted_holder=held.interrupted_holder, older_than=started)
+            except (OSError, duckdb.Error) as exc:
+                # The run rewrites what it materialises anyway; a failed clean-up must not stop it.
+                notes = [f"could not clean up after the interrupted run: {exc}"]
+            for note in notes:
+                say(note)
+            yield self
+
+    def recover(self, interrupted_holder: str, older_than: float) -> list[str]:
+        """Undo what a killed run left behind; call only while holding the run lock. Returns what it did.
+
+        Staged files older than this run are removed. If the previous run was killed (`interrupted_holder`
+        names it), every table is compared with its Parquet export: a kill between an asset's Parquet rename
+        and its transaction's commit leaves the new file beside the old table, and the table is reloaded from
+        the file consumers already read.
+        """
+        notes = []
+        for folder in (Path(self.parquet_dir), Path(self.report_dir)):
+            removed = remove_stale_staged(folder, older_than) if folder.is_dir() else []
+            if removed:
+                notes.append(f"removed {len(removed)} staged files of an interrupted run in {folder}")
+        if interrupted_holder and Path(self.path).exists():
+            reloaded = self._align_tables_with_exports()
+            notes.append(
+                f"the previous run on {self.path} ({interrupted_holder}) was interrupted; "
+                + (f"reloaded {', '.join(reloaded)} from their Parquet exports" if reloaded else "tables intact")
+            )
+        return notes
+
+    def _export_scan(self, table: str) -> tuple[str, dict[str, str]] | None:
+        """SQL reading a table's Parquet export (its hive folder, else its single file) and the SQL's parameters."""
+        folder, single = self.parquet_dataset(table), self.parquet_path(table)
+        if folder.is_dir():
+            return f"read_parquet($path || '/**/*.parquet', {HIVE_OPTIONS})", {"path": str(folder)}
+        if single.is_file():
+            return "read_parquet($path)", {"path": str(single)}
+        return None
+
+    def _align_tables_with_exports(self) -> list[str]:
+        """Reload every table whose rows differ from its Parquet export from that export; returns their names."""
+        reloaded = []
+        with self.connect() as con:
+            for (table,) in con.execute(WAREHOUSE_TABLES).fetchall():
+                export = self._export_scan(table)
+                if export is None:
+                    continue
+                scan, params = export
+                # By name and cast to the table's types: a hive partition column comes back last and as text.
+                columns = con.execute(f"DESCRIBE {table}").fetchall()
+                select = ", ".join(f'CAST("{name}" AS {dtype}) AS "{name}"' for name, dtype, *_ in columns)
+                exported = f"SELECT {select} FROM {scan}"
+                if _rows_digest(con, f"SELECT * FROM {table}") == _rows_digest(con, exported, params):
+                    continue
+                run(con, "BEGIN TRANSACTION")
+                run(con, f"CREATE OR REPLACE TABLE {table} AS {exported}", params)
+                run(con, "COMMIT")
+                reloaded.append(table)
+        return reloaded
+
+
+def _rows_digest(con: duckdb.DuckDBPyConnection, rows: str, params: dict[str, str] | None = None) -> tuple:
+    """Row count and hash sum of a query's rows: equal for the same rows in any order."""
+    return one_row(con, f"SELECT count(*), sum(hash(t)) FROM ({rows}) t", params)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-import duckdb
 import psycopg
 import pytest
 
@@ -14,7 +12,8 @@ from traveltide_assets.pipeline import failure_message
 from traveltide_assets.resources import TravelTideSource, Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
-from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph
+from traveltide_assets_tests.outputs import assert_readable, fingerprint
+from traveltide_assets_tests.pipeline_harness import run_graph
 
 pytestmark = pytest.mark.faults
 
@@ -28,14 +27,6 @@ DRIFTS = [
 ]  # fmt: skip
 
 
-def _fingerprint(folder: Path) -> dict[str, str]:
-    prints = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((folder / "parquet").glob("*"))}
-    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
-        for table in ASSET_TABLES:
-            prints[table] = str(con.execute(f"SELECT count(*), sum(hash(t)) FROM {table} t").fetchall()[0])
-    return prints
-
-
 @pytest.mark.parametrize(("drift", "undo", "table", "column"), DRIFTS)
 def test_drift_fails_early_and_changes_nothing(
     drift: str, undo: str, table: str, column: str, postgres: LocalPostgres, tmp_path: Path
@@ -43,14 +34,15 @@ def test_drift_fails_early_and_changes_nothing(
     load_postgres(generate_source(GeneratorConfig(users=15_000, seed=29)), postgres.url)
     source, warehouse = TravelTideSource(postgres_url=postgres.url), Warehouse.in_folder(tmp_path)
     assert run_graph(source, warehouse).success
-    before = _fingerprint(tmp_path)
+    before = fingerprint(tmp_path)
     with psycopg.connect(postgres.url, autocommit=True) as conn:
         conn.execute(drift)
     result = run_graph(source, warehouse)
     assert not result.success
     message = failure_message(result)
     assert table in message and column in message, message
-    assert _fingerprint(tmp_path) == before
+    assert fingerprint(tmp_path) == before
+    assert_readable(tmp_path)
     with psycopg.connect(postgres.url, autocommit=True) as conn:
         conn.execute(undo)
     assert run_graph(source, warehouse).success
