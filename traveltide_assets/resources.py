@@ -258,9 +258,9 @@ class Warehouse(ConfigurableResource):
         """Undo what a killed run left behind; call only while holding the run lock. Returns what it did.
 
         Staged files older than this run are removed. If the previous run was killed (`interrupted_holder`
-        names it), every table is compared with its Parquet export: a kill between an asset's Parquet rename
-        and its transaction's commit leaves the new file beside the old table, and the table is reloaded from
-        the file consumers already read.
+        names it), every table is compared with its Parquet export: a kill between an asset's commit and its
+        Parquet rename (publish.py) leaves the new table beside the old file, and the table is reloaded from
+        the file consumers already read, so the two agree again.
         """
         notes = []
         for folder in (Path(self.parquet_dir), Path(self.report_dir)):

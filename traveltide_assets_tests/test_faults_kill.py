@@ -7,11 +7,10 @@ What is guaranteed after `kill -9` of `traveltide run` at any moment:
    are written under hidden names and renamed into place; DuckDB replays or discards its write-ahead log.
 2. Everything reads with duckdb, polars and pandas.
 3. Hidden staged files may be left behind (nobody is alive to delete them); readers never see them.
-4. A table and its Parquet export can be from different versions: publication renames the file first and commits
-   the table after (publish.py), and a kill between the two, which killing as the write-ahead log appears hits
-   reliably, leaves the new file beside the old table. The next run, on taking the warehouse's run lock, sees
-   that the previous holder never released it and reloads such tables from their exports; it also removes the
-   staged leftovers (Warehouse.recover).
+4. A table and its Parquet export can be from different versions: publication commits the table first and
+   renames the file after (publish.py), and a kill between the two leaves the new table beside the old file.
+   The next run, on taking the warehouse's run lock, sees that the previous holder never released it and
+   reloads such tables from their exports; it also removes the staged leftovers (Warehouse.recover).
 5. The next clean run then writes exactly the outputs of a run that was never interrupted.
 
 The run is killed while it replaces the outputs of a source (seed 31) with those of another (seed 32), so the
