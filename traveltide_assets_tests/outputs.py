@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 import polars as pl
 
+from traveltide_assets.resources import HIVE_OPTIONS
 from traveltide_assets_tests.pipeline_harness import ASSET_TABLES
 
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -22,7 +23,6 @@ PARQUET_DIR = "parquet"
 # Doubles are compared to 9 decimals across separate runs: an average over many rows, summed by several
 # threads in whatever order they finish (perk_summary), can differ in its last bits from run to run.
 ROUND_DECIMALS = 9
-HIVE_OPTIONS = "hive_partitioning = true, hive_types_autocast = false"
 
 
 def _sha256(path: Path) -> str:
@@ -81,7 +81,8 @@ def parquet_export(folder: Path, asset: str) -> Path:
     return partitioned if partitioned.is_dir() else folder / PARQUET_DIR / f"{asset}.parquet"
 
 
-def _scan(export: Path) -> str:
+def scan_sql(export: Path) -> str:
+    """A FROM-clause reading an export as consumers would (hive folders without type guessing)."""
     if export.is_dir():
         return f"read_parquet('{export}/**/*.parquet', {HIVE_OPTIONS})"
     return f"read_parquet('{export}')"
@@ -112,7 +113,7 @@ def row_digests(folder: Path, rounded: bool = False) -> dict[str, tuple[str, str
             columns = con.execute(f"DESCRIBE {table}").fetchall()
             digests[table] = (
                 _digest(con, _rows(columns, table, rounded)),
-                _digest(con, _rows(columns, _scan(export), rounded)),
+                _digest(con, _rows(columns, scan_sql(export), rounded)),
             )
     return digests
 
@@ -149,7 +150,7 @@ def _exports(folder: Path) -> list[Path]:
 
 def _rows_per_reader(export: Path) -> dict[str, int]:
     with duckdb.connect() as con:
-        by_duckdb = int(con.execute(f"SELECT count(*) FROM {_scan(export)}").fetchall()[0][0])
+        by_duckdb = int(con.execute(f"SELECT count(*) FROM {scan_sql(export)}").fetchall()[0][0])
     if export.is_dir():
         by_polars = pl.scan_parquet(export, hive_partitioning=True).collect().height
     else:

@@ -58,11 +58,3 @@ def read_polars(warehouse: Warehouse, asset: str) -> pl.DataFrame:
 def read_pandas(warehouse: Warehouse, asset: str) -> pd.DataFrame:
     single = warehouse.parquet_path(asset)
     return pd.read_parquet(single if single.is_file() else warehouse.parquet_dataset(asset))
-
-
-def duckdb_source(warehouse: Warehouse, asset: str) -> str:
-    """A FROM clause reading the asset's Parquet as consumers would."""
-    single = warehouse.parquet_path(asset)
-    if single.is_file():
-        return f"read_parquet('{single}')"
-    return f"read_parquet('{warehouse.parquet_dataset(asset)}/*/*.parquet', hive_partitioning=true)"

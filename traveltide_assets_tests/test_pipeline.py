@@ -15,7 +15,8 @@ from traveltide_assets.local_postgres import LocalPostgres
 from traveltide_assets.resources import TravelTideSource, Warehouse, inline_parameters
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
-from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, duckdb_source, read_pandas, read_polars, run_graph
+from traveltide_assets_tests.outputs import parquet_export, scan_sql
+from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, read_pandas, read_polars, run_graph
 
 E2E_USERS = 40_000
 
@@ -78,7 +79,8 @@ def test_parquet_exports_match_the_warehouse_in_every_reader(
         rows = _count(con, f"SELECT count(*) FROM {table}")
         by_polars = read_polars(warehouse, table)
         by_pandas = read_pandas(warehouse, table)
-        by_duckdb = duckdb.execute(f"SELECT count(*) FROM {duckdb_source(warehouse, table)}").fetchall()[0][0]
+        export = parquet_export(Path(warehouse.path).parent, table)
+        by_duckdb = duckdb.execute(f"SELECT count(*) FROM {scan_sql(export)}").fetchall()[0][0]
         assert by_polars.columns == columns and by_polars.height == rows, table
         assert list(by_pandas.columns) == columns and len(by_pandas) == rows, table
         assert by_duckdb == rows, table
