@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -38,19 +39,22 @@ def test_report_is_complete_and_self_contained(source_dir: Path, tmp_path: Path)
     assert page.count("<svg") >= 4
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing fetched: works offline
     assert "accuracy <b>" in page
-    for png in (
+    for chart in (
         "favourite_perk_distribution",
         "segment_profiles",
         "affinity_score_distributions",
         "cluster_projection",
     ):
-        assert (tmp_path / "report" / f"{png}.png").stat().st_size > 5_000
+        root = ET.fromstring((tmp_path / "report" / f"{chart}.svg").read_text(encoding="utf-8"))
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
     event = next(
         e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "executive_summary"
     )
     charts = [k for k in event.materialization.metadata if k.startswith("chart/")]
     assert len(charts) == 4
-    assert event.materialization.metadata["chart/Favourite perk distribution"].value.startswith("![")
+    for key in charts:
+        assert event.materialization.metadata[key].value.startswith("![")
+        assert "](data:image/svg+xml;base64," in event.materialization.metadata[key].value
 
 
 def test_report_without_truth_says_accuracy_is_not_measured(source_dir: Path, tmp_path: Path) -> None:

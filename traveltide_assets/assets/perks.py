@@ -42,7 +42,7 @@ def perk_scores_asset(warehouse: Warehouse) -> MaterializeResult:
     with warehouse.connect() as con:
         metadata = publish_arrow(con, warehouse, "perk_scores", pa.Table.from_pandas(scores, preserve_index=False))
     metadata["drivers"] = MetadataValue.md(_drivers_doc())
-    metadata["chart"] = MetadataValue.md(charts.as_markdown("Affinity scores", charts.score_distributions(scores)))
+    metadata["chart"] = MetadataValue.md(charts.svg_markdown("Affinity scores", charts.score_distributions(scores)))
     return MaterializeResult(metadata=metadata)
 
 
@@ -73,7 +73,7 @@ def user_segments(warehouse: Warehouse) -> MaterializeResult:
                 {str(s): int(n) for s, n in pd.Series(result.labels).value_counts().sort_index().items()}
             ),
             "segment_profile": MetadataValue.md(profile.round(3).to_markdown()),
-            "chart": MetadataValue.md(charts.as_markdown("Segments", charts.segment_heatmap(profile, features))),
+            "chart": MetadataValue.md(charts.svg_markdown("Segments", charts.segment_heatmap(profile, features))),
         }
     )
     return MaterializeResult(metadata=metadata)
@@ -97,7 +97,7 @@ def perk_assignments(warehouse: Warehouse) -> MaterializeResult:
     shares = assigned["favourite_perk"].value_counts(normalize=True).reindex(list(PERKS), fill_value=0.0)
     metadata["perk_shares"] = MetadataValue.json({p: round(float(s), 4) for p, s in shares.items()})
     metadata["median_margin"] = MetadataValue.float(float(assigned["margin"].median()))
-    metadata["chart"] = MetadataValue.md(charts.as_markdown("Favourite perk", charts.perk_distribution(assigned)))
+    metadata["chart"] = MetadataValue.md(charts.svg_markdown("Favourite perk", charts.perk_distribution(assigned)))
     return MaterializeResult(metadata=metadata)
 
 

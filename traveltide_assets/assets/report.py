@@ -44,7 +44,7 @@ def _examples(assignments: pd.DataFrame) -> pd.DataFrame:
 @asset(
     group_name="report",
     deps=[session_cohort, perk_scores_asset, user_segments, segment_evidence, perk_assignments, perk_summary],
-    kinds={"html", "matplotlib"},
+    kinds={"html", "svg"},
     description="Self-contained HTML report for marketing (report folder): cohort, segment evidence, segment "
     "profiles, favourite perks, example customers, data quality and, with a synthetic truth, accuracy.",
 )
@@ -61,17 +61,15 @@ def executive_summary(
     accuracy = accuracy_report(assignments, truth.to_pandas()) if truth is not None else None
 
     favourite = assignments.set_index("user_id").loc[features["user_id"], "favourite_perk"].to_numpy()
-    figures = {
+    svgs = {  # title -> SVG text: inline in the report, a .svg file beside it, and in the metadata
         "Favourite perk distribution": charts.perk_distribution(assignments),
         "Segment profiles": charts.segment_heatmap(profile, features),
         "Affinity score distributions": charts.score_distributions(scores),
         "Cluster projection (PCA 2-D)": charts.cluster_projection(standardised_drivers(features), favourite),
     }
     report_dir = Path(warehouse.report_dir)
-    pngs, svgs = {}, {}
-    for title, fig in figures.items():
-        svgs[title], pngs[title] = charts.export(fig)
-        write_atomically(report_dir / f"{title.split(' (')[0].lower().replace(' ', '_')}.png", pngs[title])
+    for title, svg in svgs.items():
+        write_atomically(report_dir / f"{title.split(' (')[0].lower().replace(' ', '_')}.svg", svg.encode("utf-8"))
 
     leaning = pd.crosstab(assignments["segment"], assignments["favourite_perk"], normalize="index")
     data = ReportData(
@@ -97,7 +95,7 @@ def executive_summary(
         "perk_shares": MetadataValue.json(
             {p: round(float(n) / max(data.cohort_users, 1), 4) for p, n in data.perk_counts.items()}
         ),
-        **{f"chart/{title}": MetadataValue.md(charts.png_markdown(title, png)) for title, png in pngs.items()},
+        **{f"chart/{title}": MetadataValue.md(charts.svg_markdown(title, svg)) for title, svg in svgs.items()},
     }
     if accuracy is not None:
         metadata["accuracy"] = MetadataValue.float(accuracy["accuracy"])
