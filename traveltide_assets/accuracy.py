@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from traveltide_assets.catalog import NO_PERK, PERKS
@@ -72,6 +71,9 @@ def ceiling_accuracy(train: list[tuple[pd.DataFrame, pd.DataFrame]], test: tuple
             categories = sorted(set(x_train[column].dropna()) | set(x_test[column].dropna()))
             x_train[column] = pd.Categorical(x_train[column], categories=categories)
             x_test[column] = pd.Categorical(x_test[column], categories=categories)
+    # Imported here: only `traveltide evaluate` fits it, and the import costs every run half a second.
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
     model.fit(x_train, train_rows["favourite_perk"])
     return float(np.mean(model.predict(x_test) == test_rows["favourite_perk"].to_numpy()))

@@ -102,18 +102,25 @@ def assign_perks(scores: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
 
 
 def _reasons(favourite: np.ndarray, features: pd.DataFrame) -> list[str]:
-    """'Free checked bag: checks bags per seat 1.50 (cohort median 0.50)' for each user's strongest driver."""
-    medians = {f: features[f].median() for f in DRIVER_FEATURES}
-    z = {
-        (d.feature, d.log): robust_z(features[d.feature], d.log).to_numpy() for ds in PERK_DRIVERS.values() for d in ds
-    }
-    reasons = []
-    for i, perk in enumerate(favourite):
-        drivers = PERK_DRIVERS[perk]
-        top = max(drivers, key=lambda d: d.weight * z[(d.feature, d.log)][i])
-        value = features[top.feature].iat[i]
-        shown = top.fmt.format(value) if pd.notna(value) else "n/a"
-        median = medians[top.feature]
-        typical = top.fmt.format(median) if pd.notna(median) else "n/a"
-        reasons.append(f"{PERK_LABELS[perk]}: {top.phrase} {shown} (cohort median {typical})")
-    return reasons
+    """'Free checked bag: checks bags per seat 1.50 (cohort median 0.50)' for each user's strongest driver of the
+    favourite perk (a driver the user has no value for never wins over one they have)."""
+    reasons = np.empty(len(favourite), dtype=object)
+    for perk, drivers in PERK_DRIVERS.items():
+        rows = np.flatnonzero(favourite == perk)
+        if rows.size == 0:
+            continue
+        weighted = np.column_stack(
+            [d.weight * robust_z(features[d.feature], d.log).to_numpy(dtype=float)[rows] for d in drivers]
+        )
+        top = np.argmax(np.nan_to_num(weighted, nan=-np.inf), axis=1)
+        for k, driver in enumerate(drivers):
+            chosen = rows[top == k]
+            median = features[driver.feature].median()
+            typical = driver.fmt.format(median) if pd.notna(median) else "n/a"
+            values = features[driver.feature].to_numpy()[chosen]
+            reasons[chosen] = [
+                f"{PERK_LABELS[perk]}: {driver.phrase} "
+                f"{driver.fmt.format(v) if pd.notna(v) else 'n/a'} (cohort median {typical})"
+                for v in values
+            ]
+    return reasons.tolist()
