@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
 
@@ -36,9 +37,9 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
-def read_only(url: str) -> str:
-    """The URL with every transaction read-only from the first statement on (libpq `options`)."""
+def with_options(url: str, settings: Mapping[str, str]) -> str:
+    """The URL with server settings that hold from the session's first statement on (libpq `options`)."""
     parts = urlsplit(url)
-    option = "options=" + quote("-c default_transaction_read_only=on")
+    option = "options=" + quote(" ".join(f"-c {name}={value}" for name, value in settings.items()))
     query = f"{parts.query}&{option}" if parts.query else option
     return urlunsplit(parts._replace(query=query))

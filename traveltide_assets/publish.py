@@ -12,8 +12,9 @@ after the transaction has committed.
 
 from __future__ import annotations
 
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -57,103 +58,120 @@ def _replace_together(con: duckdb.DuckDBPyConnection, staged: Path, final: Path)
 
 
 def publish_query(
-    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, sql: str, params: dict[str, Any] | None = None
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
+    name: str,
+    sql: str,
+    params: dict[str, Any] | None = None,
+    also: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Materialise `sql` as table `name` and as `<parquet_dir>/<name>.parquet`; returns standard metadata."""
+    """Materialise `sql` as table `name` and as `<parquet_dir>/<name>.parquet`; returns standard metadata.
+
+    `also` runs inside the same transaction (a bookkeeping table that must change with this one)."""
     final = warehouse.parquet_path(name)
     staged = staged_sibling(final)
     with _replace_together(con, staged, final):
         run(con, f"CREATE OR REPLACE TABLE {name} AS {sql}", params)
+        if also is not None:
+            also()
         run(con, f"COPY {name} TO '{staged}' (FORMAT parquet, COMPRESSION zstd)")
     return table_metadata(con, name, final)
 
 
 def publish_arrow(
-    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str, table: pa.Table | pa.RecordBatchReader
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
+    name: str,
+    table: pa.Table | pa.RecordBatchReader,
+    also: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Publish an Arrow table, or a stream of record batches consumed as it arrives, the same way."""
     con.register("_incoming", table)
     try:
-        return publish_query(con, warehouse, name, "SELECT * FROM _incoming")
+        return publish_query(con, warehouse, name, "SELECT * FROM _incoming", also=also)
     finally:
         con.unregister("_incoming")
 
 
-def publish_months(
-    con: duckdb.DuckDBPyConnection,
-    warehouse: Warehouse,
-    name: str,
-    reader: pa.RecordBatchReader,
-    months: list[str],
-    rebuild: bool,
-) -> dict[str, Any]:
-    """Replace the rows and Parquet files of `months` with the stream's rows (their session_month is a date).
-
-    `rebuild` (a run over every month) recreates the table, so a changed extract schema needs no migration.
-    """
-    dataset = warehouse.parquet_dataset(name)
+def publish_month_tables(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, tables: Sequence[str], change: Callable[[], list[str]]
+) -> list[str]:
+    """Change month-partitioned tables and their month files together: `change` rewrites rows of some months
+    (inside the transaction) and returns those months; their files are written, the transaction commits, and
+    then each file is renamed into place. Returns the months written."""
     staging = staged_folder(Path(warehouse.parquet_dir))
-    keyed = f"SELECT * REPLACE (strftime({PARTITION_COLUMN}, '%Y-%m') AS {PARTITION_COLUMN}) FROM _incoming"
-    in_months = f"{PARTITION_COLUMN} BETWEEN '{months[0]}' AND '{months[-1]}'"
-    con.register("_incoming", reader)
     run(con, "BEGIN TRANSACTION")
     try:
-        if rebuild or not _has_table(con, name):
-            run(con, f"CREATE OR REPLACE TABLE {name} AS {keyed}")
-        else:
-            _check_same_columns(con, name, reader.schema)
-            run(con, f"DELETE FROM {name} WHERE {in_months}")
-            run(con, f"INSERT INTO {name} BY NAME {keyed}")
-        # One pass writes every month's file into the staging folder (the month column lives in the path).
-        options = f"FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({PARTITION_COLUMN}), FILENAME_PATTERN 'data'"
-        run(con, f"COPY (SELECT * FROM {name} WHERE {in_months}) TO '{staging}' ({options})")
-        staged = {month: _month_file(con, name, staging, month) for month in months}
+        months = sorted(change())
+        staged = {table: stage_month_files(con, table, months, staging / table) for table in tables}
         run(con, "COMMIT")
-        for month, path in staged.items():  # after the commit, as in _replace_together
-            promote(path, dataset / f"{PARTITION_COLUMN}={month}" / "data.parquet")
+        for table, files in staged.items():  # after the commit, as in _replace_together
+            for month, path in files.items():
+                promote(path, warehouse.parquet_dataset(table) / f"{PARTITION_COLUMN}={month}" / "data.parquet")
+            warehouse.parquet_path(table).unlink(missing_ok=True)  # the single file of the layout before partitions
     except BaseException:
         _rollback(con)
         raise
     finally:
-        con.unregister("_incoming")
         shutil.rmtree(staging, ignore_errors=True)
-    warehouse.parquet_path(name).unlink(missing_ok=True)  # the single file of the layout before partitions
-    metadata = table_metadata(con, name, dataset)
+    return months
+
+
+def month_list(months: Sequence[str]) -> str:
+    """SQL list of month keys; they are checked to be YYYY-MM, so they can be inlined."""
+    for month in months:
+        if not re.fullmatch(r"\d{4}-\d{2}", month):
+            raise ValueError(f"not a session month: {month!r}")
+    return "(" + (", ".join(f"'{m}'" for m in months) or "NULL") + ")"
+
+
+def stage_month_files(con: duckdb.DuckDBPyConnection, table: str, months: list[str], staging: Path) -> dict[str, Path]:
+    """Write one Parquet file per month of `table` under `staging`; a month without rows gets a schema-only file."""
+    staging.mkdir(parents=True)
+    if not months:
+        return {}
+    # One pass writes every month with rows (the month lives in the path, hive style).
+    options = f"FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({PARTITION_COLUMN}), FILENAME_PATTERN 'data'"
+    run(
+        con, f"COPY (SELECT * FROM {table} WHERE {PARTITION_COLUMN} IN {month_list(months)}) TO '{staging}' ({options})"
+    )
+    template = staging / "empty.parquet"
+    staged = {}
+    for month in months:
+        folder = staging / f"{PARTITION_COLUMN}={month}"
+        files = sorted(folder.glob("*.parquet"))
+        if len(files) > 1:
+            raise RuntimeError(f"{table}: DuckDB wrote {len(files)} files for month {month}, expected one")
+        if not files:
+            if not template.exists():
+                run(con, f"COPY (SELECT * EXCLUDE ({PARTITION_COLUMN}) FROM {table} LIMIT 0) TO '{template}' "
+                         "(FORMAT parquet, COMPRESSION zstd)")  # fmt: skip
+            folder.mkdir()
+            files = [folder / "data.parquet"]
+            shutil.copyfile(template, files[0])
+        staged[month] = files[0]
+    return staged
+
+
+def month_metadata(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str, months: list[str]) -> dict:
+    """Standard metadata of a month-partitioned table, counted over the months a run wrote."""
+    metadata = table_metadata(con, table, warehouse.parquet_dataset(table))
     per_month = con.execute(
-        f"SELECT {PARTITION_COLUMN}, count(*) FROM {name} WHERE {in_months} GROUP BY ALL ORDER BY 1"
+        f"SELECT {PARTITION_COLUMN}, count(*) FROM {table} WHERE {PARTITION_COLUMN} IN {month_list(months)} "
+        "GROUP BY ALL ORDER BY 1"
     ).fetchall()
     metadata["table_rows"] = metadata.pop("dagster/row_count")
     metadata["dagster/row_count"] = MetadataValue.int(sum(int(n) for _, n in per_month))
-    metadata["months"] = MetadataValue.text(f"{months[0]}..{months[-1]} ({len(months)})")
+    metadata["months_written"] = MetadataValue.text(f"{months[0]}..{months[-1]} ({len(months)})" if months else "none")
     metadata["rows_by_month"] = MetadataValue.json({m: int(n) for m, n in per_month})
     return metadata
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(one_row(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = $1", [name])[0])
-
-
-def _check_same_columns(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
-    existing = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
-    if sorted(existing) != sorted(schema.names):
-        raise RuntimeError(
-            f"warehouse table {name!r} has columns {existing}, the extract has {schema.names}: "
-            "refresh every month once (traveltide run) to rebuild it"
-        )
-
-
-def _month_file(con: duckdb.DuckDBPyConnection, name: str, staging: Path, month: str) -> Path:
-    """The staged file of one month; a month without rows still gets a (schema-only) file."""
-    folder = staging / f"{PARTITION_COLUMN}={month}"
-    files = sorted(folder.glob("*.parquet"))
-    if len(files) == 1:
-        return files[0]
-    if files:
-        raise RuntimeError(f"{name}: DuckDB wrote {len(files)} files for month {month}, expected one")
-    folder.mkdir(parents=True)
-    path = folder / "data.parquet"
-    run(con, f"COPY (SELECT * EXCLUDE ({PARTITION_COLUMN}) FROM {name} LIMIT 0) TO '{path}' (FORMAT parquet)")
-    return path
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the warehouse has table `name` ('table' in the main schema, or 'schema.table')."""
+    schema, _, table = name.rpartition(".")
+    query = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $1 AND table_name = $2"
+    return bool(one_row(con, query, [schema or "main", table])[0])
 
 
 def table_metadata(con: duckdb.DuckDBPyConnection, name: str, parquet: Path | None = None) -> dict[str, Any]:

@@ -43,9 +43,14 @@ def file_hashes(folder: Path) -> dict[str, str]:
     }
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Every table of the warehouse: the assets of ASSET_TABLES and their companions (segment profiles...)."""
-    rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name").fetchall()
+def _tables(con: duckdb.DuckDBPyConnection, exported_only: bool = False) -> list[str]:
+    """Every table of the warehouse: the assets of ASSET_TABLES and their companions (segment profiles...),
+    and, unless `exported_only`, the raw layer's bookkeeping (`raw_state.<table>`, no Parquet export)."""
+    rows = con.execute(
+        "SELECT CASE WHEN schema_name = 'main' THEN table_name ELSE schema_name || '.' || table_name END "
+        "FROM duckdb_tables() WHERE NOT temporary AND (schema_name = 'main' OR NOT $exported) ORDER BY 1",
+        {"exported": exported_only},
+    ).fetchall()
     tables = [row[0] for row in rows]
     missing = sorted(set(ASSET_TABLES) - set(tables))
     assert not missing, f"the warehouse lacks the tables {missing}"
@@ -107,7 +112,7 @@ def row_digests(folder: Path, rounded: bool = False) -> dict[str, tuple[str, str
     """
     digests: dict[str, tuple[str, str]] = {}
     with duckdb.connect(str(folder / WAREHOUSE_FILE), read_only=True) as con:
-        for table in _tables(con):
+        for table in _tables(con, exported_only=True):
             export = parquet_export(folder, table)
             assert export.exists(), f"table {table} has no Parquet export in {folder / PARQUET_DIR}"
             columns = con.execute(f"DESCRIBE {table}").fetchall()

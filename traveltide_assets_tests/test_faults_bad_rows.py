@@ -29,13 +29,23 @@ pytestmark = pytest.mark.faults
 
 USERS, SEED = 15_000, 29
 
-# Browsing sessions inside every run's extraction window (after the cohort start, before today), by rank. The
-# updates come first, while the ranks still count distinct ids; then the copies of rank 0, its duplicate last.
-IN_WINDOW = "session_start > '2023-02-01' AND session_start < localtimestamp - interval '1 day' AND trip_id IS NULL"
+# Only the cohort's rows are extracted (users with more than 7 sessions after 2023-01-04), so the bad rows are
+# the cohort's. Browsing sessions inside every run's extraction window (after the cohort start, before today), by
+# rank. The updates come first, while the ranks still count distinct ids; then the copies of rank 0, its
+# duplicate last.
+COHORT = (
+    "user_id IN (SELECT user_id FROM sessions WHERE session_start > '2023-01-04' GROUP BY user_id HAVING count(*) > 7)"
+)
+IN_WINDOW = (
+    "session_start > '2023-02-01' AND session_start < localtimestamp - interval '1 day' AND trip_id IS NULL "
+    f"AND {COHORT}"
+)
 BROWSING = "(SELECT session_id FROM sessions WHERE " + IN_WINDOW + " ORDER BY session_id LIMIT 1 OFFSET {rank})"
 A_BOOKED_FLIGHT = (
-    "(SELECT min(trip_id) FROM sessions WHERE session_start > '2023-02-01' AND flight_booked AND NOT cancellation)"
+    "(SELECT min(trip_id) FROM sessions WHERE session_start > '2023-02-01' AND flight_booked AND NOT cancellation "
+    f"AND {COHORT})"
 )
+UNKNOWN_USER_SESSIONS = 8  # enough to be in the cohort
 LATER_THIS_MONTH = (
     "least(localtimestamp + interval '10 minutes', "
     "date_trunc('month', localtimestamp) + interval '1 month' - interval '2 seconds')"
@@ -46,10 +56,13 @@ COLUMNS = (
 )
 
 
-def _copy_of_first(replacing: dict[str, str]) -> str:
-    """INSERT a copy of the first browsing session with some columns replaced by SQL expressions."""
+def _copy_of_first(replacing: dict[str, str], copies: int = 1) -> str:
+    """INSERT copies (numbered g) of the first browsing session with some columns replaced by SQL expressions."""
     columns = ", ".join(replacing.get(c, c) for c in COLUMNS.split(", "))
-    return f"INSERT INTO sessions SELECT {columns} FROM sessions WHERE session_id = {BROWSING.format(rank=0)}"
+    return (
+        f"INSERT INTO sessions SELECT {columns} FROM sessions CROSS JOIN generate_series(1, {copies}) g "
+        f"WHERE session_id = {BROWSING.format(rank=0)}"
+    )
 
 
 BAD_ROWS = [
@@ -64,8 +77,8 @@ BAD_ROWS = [
     "ALTER TABLE sessions DROP CONSTRAINT sessions_pkey",
     "ALTER TABLE sessions ALTER COLUMN session_id DROP NOT NULL",
     _copy_of_first({"session_id": "NULL"}),
-    # A session of a user who does not exist.
-    _copy_of_first({"session_id": "'fault-unknown-user'", "user_id": "99999999"}),
+    # Sessions of a user who does not exist.
+    _copy_of_first({"session_id": "'fault-unknown-user-' || g", "user_id": "99999999"}, copies=UNKNOWN_USER_SESSIONS),
     # A session that has not happened yet: ten minutes ahead, but inside the month in progress (the last month
     # a run extracts), and ending after it starts, so that only the date is wrong.
     _copy_of_first(
@@ -81,7 +94,7 @@ BAD_ROWS = [
 # check -> (table.column it names, violating rows it counts)
 EXPECTED_FAILURES = {
     "sessions_primary_key": ("raw_sessions.session_id", 2),  # one duplicated id, one NULL id
-    "sessions_have_known_users": ("raw_sessions.user_id", 1),
+    "sessions_have_known_users": ("raw_sessions.user_id", UNKNOWN_USER_SESSIONS),
     "sessions_not_in_future": ("raw_sessions.session_start", 1),
     "sessions_discount_amounts_in_range": ("raw_sessions.*_discount_amount", 2),
     "sessions_page_clicks_plausible": ("raw_sessions.page_clicks", 1),

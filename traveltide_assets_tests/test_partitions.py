@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from dagster import build_schedule_context, materialize
 from traveltide_assets.assets.raw import raw_assets
 from traveltide_assets.local_postgres import LocalPostgres
 from traveltide_assets.partitions import REFRESH_PREVIOUS_ENV, all_months, parse_months
-from traveltide_assets.pipeline import QUIET, execute
+from traveltide_assets.pipeline import QUIET, execute, failure_message, study_run_config
 from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 from traveltide_assets.schedules import daily_refresh
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
@@ -27,6 +28,8 @@ from traveltide_assets_tests.pipeline_harness import ASSET_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTITIONED = [a for a in raw_assets if a.partitions_def is not None]
+USERS_EXTRACT = [a for a in raw_assets if a.partitions_def is None]
+WINDOW_COUNTS = "SELECT user_id FROM sessions WHERE session_start > '2023-01-04' GROUP BY user_id"
 
 
 def _resources(url: str, folder: Path) -> dict[str, object]:
@@ -74,8 +77,9 @@ def full_run(source_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_month_by_month_gives_the_full_run(source_url: str, full_run: Path, tmp_path: Path) -> None:
     months = all_months()
     resources = _resources(source_url, tmp_path)
-    # The months with sessions one run each (as daily refreshes would have built them), the rest in one run
-    # that also builds everything downstream.
+    # raw_users counts the cohort; then the months with sessions one run each (as daily refreshes would have
+    # built them), the rest in one run that also builds everything downstream.
+    assert materialize(USERS_EXTRACT, resources=resources, run_config=QUIET).success
     for month in months[:8]:
         result = materialize(PARTITIONED, partition_key=month, resources=resources, run_config=QUIET)
         assert result.success, month
@@ -99,12 +103,14 @@ def test_one_month_refresh_rewrites_only_that_month(source_url: str, postgres: L
     assert execute(resources=_resources(url, refreshed)).success
     before = _month_files(refreshed, "raw_sessions")
 
-    # New facts arrive for 2023-06: clicks of every June session change, one June session disappears.
+    # New facts arrive for 2023-06: clicks of every June session change, and one June session of a customer
+    # who stays in the cohort without it disappears.
     june = "session_start >= '2023-06-01' AND session_start < '2023-07-01'"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"UPDATE sessions SET page_clicks = page_clicks + 1 WHERE {june}")
+        stays = f"user_id IN ({WINDOW_COUNTS} HAVING count(*) > 8)"
         conn.execute(f"DELETE FROM sessions WHERE session_id = (SELECT min(session_id) FROM sessions "
-                     f"WHERE {june} AND trip_id IS NULL)")  # fmt: skip
+                     f"WHERE {june} AND trip_id IS NULL AND {stays})")  # fmt: skip
     assert execute(resources=_resources(url, refreshed), months=("2023-06", "2023-06")).success
 
     after = _month_files(refreshed, "raw_sessions")
@@ -114,6 +120,74 @@ def test_one_month_refresh_rewrites_only_that_month(source_url: str, postgres: L
     assert execute(resources=_resources(url, fresh)).success
     assert _tables(refreshed) == _tables(fresh)
     assert _dataset_hash(refreshed, "raw_sessions") == _dataset_hash(fresh, "raw_sessions")
+
+
+def test_refresh_brings_stored_months_in_line_with_a_changed_cohort(postgres: LocalPostgres, tmp_path: Path) -> None:
+    """Only the cohort's rows are extracted. A customer whose eighth session arrives in the refreshed month joins
+    the cohort: their earlier sessions, in months stored before, are fetched into those months. A customer whose
+    session is deleted falls out of it: their rows leave every month. The result is a full run's."""
+    url = postgres.create_database("partitions_cohort_change")
+    load_postgres(generate_source(GeneratorConfig(users=20_000, seed=41)), url)
+    refreshed = tmp_path / "refreshed"
+    assert execute(resources=_resources(url, refreshed)).success
+    before = _month_files(refreshed, "raw_sessions")
+    with psycopg.connect(url, autocommit=True) as conn:
+        joiner, joiner_months = conn.execute(
+            f"SELECT user_id, array_agg(DISTINCT to_char(session_start, 'YYYY-MM')) FROM sessions "
+            f"WHERE user_id IN ({WINDOW_COUNTS} HAVING count(*) = 7 AND max(session_start) < '2023-07-01') "
+            "AND session_start > '2023-01-04' GROUP BY user_id ORDER BY user_id LIMIT 1"
+        ).fetchone()
+        leaver, leaver_months = conn.execute(
+            f"SELECT user_id, array_agg(DISTINCT to_char(session_start, 'YYYY-MM')) FROM sessions "
+            f"WHERE user_id IN ({WINDOW_COUNTS} HAVING count(*) = 8 AND min(session_start) < '2023-07-01') "
+            "AND session_start > '2023-01-04' GROUP BY user_id ORDER BY user_id LIMIT 1"
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO sessions SELECT 'joiner-' || session_id, user_id, NULL, TIMESTAMP '2023-07-10 10:00', "
+            "TIMESTAMP '2023-07-10 10:04', false, false, NULL, NULL, false, false, 12, false FROM sessions "
+            "WHERE user_id = %s ORDER BY session_start DESC LIMIT 1",
+            [joiner],
+        )
+        conn.execute(
+            "DELETE FROM sessions WHERE session_id = (SELECT min(session_id) FROM sessions WHERE user_id = %s "
+            "AND trip_id IS NULL AND session_start > '2023-01-04' AND session_start < '2023-07-01')",
+            [leaver],
+        )
+    result = execute(resources=_resources(url, refreshed), months=("2023-07", "2023-07"))
+    assert result.success
+    metadata = next(
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "raw_sessions"
+    )
+    assert metadata["cohort_joiners"].value >= 1 and metadata["cohort_leavers"].value == 1
+
+    # Only the months of the joiner's and the leaver's sessions changed beside the refreshed one.
+    after = _month_files(refreshed, "raw_sessions")
+    changed = {m.removeprefix("session_month=") for m in before if before[m] != after[m]}
+    assert changed == {"2023-07", *joiner_months, *leaver_months}
+    with duckdb.connect(str(refreshed / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute(f"SELECT count(*) FROM raw_sessions WHERE user_id = {joiner}").fetchall()[0][0] == 8
+        assert con.execute(f"SELECT count(*) FROM raw_sessions WHERE user_id = {leaver}").fetchall()[0][0] == 0
+    fresh = tmp_path / "fresh"
+    assert execute(resources=_resources(url, fresh)).success
+    assert _tables(refreshed) == _tables(fresh)
+    for asset in ("raw_sessions", "raw_flights", "raw_hotels"):
+        assert _dataset_hash(refreshed, asset) == _dataset_hash(fresh, asset)
+
+
+def test_refresh_of_some_months_keeps_the_stored_cohort_definition(
+    source_url: str, full_run: Path, tmp_path: Path
+) -> None:
+    """A refresh of some months for another cohort definition would mix two cohorts: it fails, saying why."""
+    folder = tmp_path / "data"
+    shutil.copytree(full_run, folder)
+    result = execute(
+        study_run_config("2023-01-04", 5), resources=_resources(source_url, folder), months=("2023-07", "2023-07")
+    )
+    assert not result.success
+    message = failure_message(result)
+    assert "more than 7 sessions" in message and "more than 5" in message and "refresh every month" in message
 
 
 def test_cli_backfill_of_all_months_gives_the_full_run(tmp_path: Path) -> None:
@@ -131,7 +205,7 @@ def test_cli_backfill_of_all_months_gives_the_full_run(tmp_path: Path) -> None:
     months = all_months()
     run_env = {**env, "DAGSTER_HOME": str(tmp_path / "home"), "TRAVELTIDE_DATA_DIR": str(backfilled)}
     for selection, extra in (
-        ("raw_users", []),  # the sessions' checks resolve users against it
+        ("raw_users", []),  # it counts the cohort whose sessions the months hold
         ("raw_sessions,raw_flights,raw_hotels", ["--partition-range", f"{months[0]}...{months[-1]}"]),
         ("session_cohort,user_features,perk_scores,user_segments,perk_assignments", []),
     ):

@@ -12,7 +12,8 @@ from dagster import ExecuteInProcessResult
 
 from traveltide_assets.catalog import PERKS
 from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.resources import TravelTideSource, Warehouse, inline_parameters
+from traveltide_assets.resources import TravelTideSource, Warehouse
+from traveltide_assets.source import render
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
 from traveltide_assets_tests.outputs import parquet_export, scan_sql
@@ -56,8 +57,11 @@ def test_row_counts_are_consistent_through_the_lineage(
     for table in ("user_features", "perk_scores", "user_segments", "perk_assignments"):
         assert _count(con, f"SELECT count(*) FROM {table}") == cohort_users, table
     assert _count(con, "SELECT sum(users) FROM perk_summary WHERE segment IS NULL") == cohort_users
-    # The pushed-down bound: no raw session from before the first session month was extracted.
-    assert _count(con, "SELECT count(*) FROM raw_sessions WHERE session_start < '2023-01-01'") == 0
+    # The pushed-down bounds: only the cohort's sessions after the cohort start were extracted, and only the
+    # users those sessions name.
+    assert _count(con, "SELECT count(*) FROM raw_sessions WHERE session_start <= '2023-01-04'") == 0
+    assert _count(con, "SELECT count(DISTINCT user_id) FROM raw_sessions") == cohort_users
+    assert _count(con, "SELECT count(*) FROM raw_users") == cohort_users
     assert _count(con, "SELECT count(*) FROM session_cohort") == _count(
         con,
         """WITH w AS (SELECT * FROM raw_sessions WHERE session_start > '2023-01-04')
@@ -147,17 +151,28 @@ def test_source_exposes_the_planted_truth_apart_from_the_tables(postgres: LocalP
 
 def test_source_reads_in_read_only_transactions(postgres: LocalPostgres) -> None:
     source = TravelTideSource(postgres_url=postgres.url)
-    with source.read("SELECT current_setting('default_transaction_read_only') AS ro", ()) as reader:
+    with source.read("SELECT current_setting('default_transaction_read_only') AS ro") as reader:
         assert reader.read_all()["ro"].to_pylist() == ["on"]
 
 
 def test_extraction_parameters_are_inlined_as_typed_literals() -> None:
-    """The PostgreSQL driver streams only parameter-free queries, so bounds become literals, never raw text."""
-    bounds = (dt.datetime(2023, 1, 1), dt.datetime(2023, 2, 1, 6, 30))
-    sql = inline_parameters("WHERE a >= $1 AND a < $2 AND b = $1", bounds)
-    assert sql == (
-        "WHERE a >= TIMESTAMP '2023-01-01 00:00:00' AND a < TIMESTAMP '2023-02-01 06:30:00' "
-        "AND b = TIMESTAMP '2023-01-01 00:00:00'"
+    """The PostgreSQL driver streams only parameter-free queries, so parameters become typed literals, never
+    raw text; comments go (they may name parameters too)."""
+    sql = render(
+        "-- rows of $first\nWHERE a >= $first AND a < $end AND u IN $users AND m IN $months AND j IN $none",
+        {
+            "first": dt.datetime(2023, 1, 1),
+            "end": dt.datetime(2023, 2, 1, 6, 30),
+            "users": [3, 5],
+            "months": [dt.date(2023, 1, 1)],
+            "none": [],
+        },
     )
-    with pytest.raises(TypeError, match="dates, timestamps or numbers"):
-        inline_parameters("WHERE name = $1", ("x'; DROP TABLE users; --",))
+    assert sql == (
+        "WHERE a >= TIMESTAMP '2023-01-01 00:00:00' AND a < TIMESTAMP '2023-02-01 06:30:00' AND u IN (3, 5) "
+        "AND m IN (DATE '2023-01-01') AND j IN (NULL)"
+    )
+    with pytest.raises(TypeError, match="dates, timestamps, numbers"):
+        render("WHERE name = $name", {"name": "x'; DROP TABLE users; --"})
+    with pytest.raises(KeyError, match="missing"):
+        render("WHERE a = $missing", {})

@@ -1,30 +1,51 @@
-"""Raw extracts: the four TravelTide tables streamed from the source into the warehouse and Parquet.
+"""Raw extracts: the cohort's rows of the four TravelTide tables, streamed from the source into the warehouse.
 
-Rows travel as Arrow record batches from the source cursor straight into DuckDB (no pandas, no per-row Python);
-the warehouse table and its Parquet export become visible together (publish.py). Sessions, flights and hotels
-are partitioned by session month (partitions.py): a run extracts and replaces only its months.
+raw_users counts the cohort in the source and extracts its users; only their rows travel (cohort_extract.py).
+Sessions, flights and hotels then come from one pass over the source and are stored by session month
+(partitions.py). Rows travel as Arrow record batches from the source cursor straight into DuckDB (no pandas, no
+per-row Python); each table and its Parquet export become visible together (publish.py).
 """
 
 import re
 import warnings
+from collections.abc import Iterator
 
 from dagster import (
     AssetExecutionContext,
-    AssetsDefinition,
+    AssetSpec,
     BackfillPolicy,
     BetaWarning,
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
 )
 
-from traveltide_assets.partitions import SESSION_MONTHS, all_months, month_bounds, months_between
-from traveltide_assets.publish import publish_arrow, publish_months
-from traveltide_assets.resources import SourceSchemaError, TravelTideSource, Warehouse
-from traveltide_assets.sql_files import read_sql
-from traveltide_assets.synthetic.schema import SOURCE_TABLES, TableSpec
+from traveltide_assets.cohort_extract import (
+    SESSION_TABLES,
+    apply_extract,
+    cohort_members,
+    plan_extract,
+    stage_extract,
+    store_members,
+    stored_members,
+    users_query,
+)
+from traveltide_assets.duck import run
+from traveltide_assets.partitions import SESSION_MONTHS, all_months, months_between
+from traveltide_assets.publish import month_metadata, publish_arrow, publish_month_tables
+from traveltide_assets.resources import SourceSchemaError, StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.source import SourceConnection
+from traveltide_assets.synthetic.schema import FLIGHTS, HOTELS, SESSIONS, USERS, TableSpec
 
 RAW_GROUP = "raw"
+KINDS = {"duckdb", "parquet", "postgres"}
+DESCRIPTIONS = {
+    "raw_sessions": "The sessions after cohort_start of raw_users' cohort, by session month "
+    "(sql/extract/cohort_sessions.sql).",
+    "raw_flights": "The flights the cohort's sessions booked, in the month of the booking session.",
+    "raw_hotels": "The hotel stays the cohort's sessions booked, in the month of the booking session.",
+}
 
 
 def _type_family(type_name: str) -> str:
@@ -43,11 +64,11 @@ def _type_family(type_name: str) -> str:
     return t
 
 
-def verify_source_table(source: TravelTideSource, spec: TableSpec) -> None:
+def verify_source_table(source: SourceConnection, spec: TableSpec, describe: str) -> None:
     """Fail before anything is written when the source table lacks a column or a column changed type."""
     found = source.columns(spec.name)
     if not found:
-        raise SourceSchemaError(f"source table {spec.name!r} is missing in {source.describe()}")
+        raise SourceSchemaError(f"source table {spec.name!r} is missing in {describe}")
     problems = []
     for column in spec.columns:
         if column.name not in found:
@@ -58,52 +79,86 @@ def verify_source_table(source: TravelTideSource, spec: TableSpec) -> None:
         raise SourceSchemaError(f"source table {spec.name!r}: " + "; ".join(problems))
 
 
-def _extract(
-    context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse, spec: TableSpec, partitioned: bool
-) -> MaterializeResult:
+def _open_source(context: AssetExecutionContext, source: TravelTideSource) -> None:
     note = source.ensure_available()
     if note:
         context.log.info(note)
-    verify_source_table(source, spec)
-    name, sql = f"raw_{spec.name}", read_sql(f"extract/{spec.name}.sql")
-    if partitioned:
-        if not (context.has_partition_key or context.has_partition_key_range):
-            raise ValueError(f"{name} is partitioned by session month: run it for a month or a range of months")
-        first, last = context.partition_key_range.start, context.partition_key_range.end
-        months = months_between(first, last)
-        # DuckDB consumes the Arrow stream as it arrives and writes the month files with all cores.
-        with source.read(sql, month_bounds(first, last)) as reader, warehouse.connect() as con:
-            metadata = publish_months(con, warehouse, name, reader, months, rebuild=months == all_months())
-    else:
-        with source.read(sql, ()) as reader, warehouse.connect() as con:
-            metadata = publish_arrow(con, warehouse, name, reader)
+
+
+# backfill_policy is marked beta; it is what makes a many-month backfill a single run.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", BetaWarning)
+    _session_extracts = multi_asset(
+        name="raw_session_extracts",
+        specs=[
+            AssetSpec(name, group_name=RAW_GROUP, description=DESCRIPTIONS[name], kinds=KINDS, deps=["raw_users"])
+            for name in SESSION_TABLES
+        ],
+        partitions_def=SESSION_MONTHS,
+        # A backfill of many months is one run and one source pass, not one run per month.
+        backfill_policy=BackfillPolicy.single_run(),
+    )
+
+
+@_session_extracts
+def raw_session_extracts(
+    context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse, study: StudySettings
+) -> Iterator[MaterializeResult]:
+    _open_source(context, source)
+    if not (context.has_partition_key or context.has_partition_key_range):
+        raise ValueError("the session extracts are partitioned by session month: run them for a month or a range")
+    months = months_between(context.partition_key_range.start, context.partition_key_range.end)
+    with source.open() as src, warehouse.connect() as con:
+        for spec in (SESSIONS, FLIGHTS, HOTELS):
+            verify_source_table(src, spec, source.describe())
+        members = stored_members(con, study)
+        plan = plan_extract(con, study, months, months == all_months(), members)
+        with src.stream(plan.query(study)) as reader:
+            rows = stage_extract(con, reader)
+        try:
+            written = publish_month_tables(con, warehouse, SESSION_TABLES, lambda: apply_extract(con, plan, study))
+        finally:
+            run(con, "DROP TABLE IF EXISTS _extract")
+        metadata = {table: month_metadata(con, warehouse, table, written) for table in SESSION_TABLES}
+    context.log.info(
+        f"cohort of {len(members):,} users: {rows:,} sessions from {source.describe()}; months written "
+        f"{len(written)} (joined the cohort since: {len(plan.joiners):,}, left it: {len(plan.leavers):,})"
+    )
+    metadata["raw_sessions"].update(
+        {
+            "cohort_joiners": MetadataValue.int(len(plan.joiners)),
+            "cohort_leavers": MetadataValue.int(len(plan.leavers)),
+            "months_aligned": MetadataValue.text(", ".join(m for m in written if m not in months) or "none"),
+        }
+    )
+    for table in SESSION_TABLES:
+        metadata[table]["source"] = MetadataValue.text(source.describe())
+        yield MaterializeResult(asset_key=table, metadata=metadata[table])
+
+
+@asset(
+    group_name=RAW_GROUP,
+    kinds=KINDS,
+    description="The cohort's users: users with more than min_sessions sessions after cohort_start, counted in the "
+    "source (sql/extract/cohort_members.sql, users.sql); numeric as double.",
+)
+def raw_users(
+    context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse, study: StudySettings
+) -> MaterializeResult:
+    _open_source(context, source)
+    with source.open() as src:
+        # The first extract checks every source table, so that a changed source fails before anything is written.
+        for spec in (USERS, SESSIONS, FLIGHTS, HOTELS):
+            verify_source_table(src, spec, source.describe())
+        members = cohort_members(src, study)
+        with src.stream(users_query(members)) as reader, warehouse.connect() as con:
+            metadata = publish_arrow(
+                con, warehouse, "raw_users", reader, also=lambda: store_members(con, members, study)
+            )
+    metadata["cohort_users"] = MetadataValue.int(len(members))
     metadata["source"] = MetadataValue.text(source.describe())
-    context.log.info(f"{name}: {metadata['dagster/row_count'].value:,} rows from {source.describe()}")
+    context.log.info(f"raw_users: {len(members):,} cohort users counted in {source.describe()}")
     return MaterializeResult(metadata=metadata)
 
 
-def _raw_asset(spec: TableSpec) -> AssetsDefinition:
-    partitioned = spec.name != "users"
-    what = "rows of the run's session months" if partitioned else "whole table"
-
-    # backfill_policy is marked beta; it is what makes a many-month backfill a single run.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BetaWarning)
-        decorate = asset(
-            name=f"raw_{spec.name}",
-            group_name=RAW_GROUP,
-            description=f"The source `{spec.name}` table, {what} (sql/extract/{spec.name}.sql); numeric as double.",
-            kinds={"duckdb", "parquet", "postgres"},
-            partitions_def=SESSION_MONTHS if partitioned else None,
-            # A backfill of many months is one run and one source query, not one run per month.
-            backfill_policy=BackfillPolicy.single_run() if partitioned else None,
-        )
-
-    @decorate
-    def _raw(context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse) -> MaterializeResult:
-        return _extract(context, source, warehouse, spec, partitioned)
-
-    return _raw
-
-
-raw_assets = [_raw_asset(spec) for spec in SOURCE_TABLES]
+raw_assets = [raw_users, raw_session_extracts]

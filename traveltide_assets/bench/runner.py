@@ -4,7 +4,6 @@ synthetic data in the same PostgreSQL, with wall time and peak memory of each co
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import subprocess
 import sys
@@ -17,9 +16,12 @@ from typing import Any
 import duckdb
 import psycopg
 
+from traveltide_assets.cohort_extract import ExtractPlan, cohort_members, users_query
 from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.partitions import FIRST_SESSION_MONTH, all_months, month_bounds
-from traveltide_assets.resources import TravelTideSource
+from traveltide_assets.partitions import FIRST_SESSION_MONTH, all_months
+from traveltide_assets.pg_url import with_options
+from traveltide_assets.resources import StudySettings, TravelTideSource
+from traveltide_assets.source import PG_SESSION_SETTINGS, render
 from traveltide_assets.sql_files import read_sql
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
@@ -28,7 +30,6 @@ JSON_KEYS = (
     "users", "sessions", "ours_s", "pandas_s", "copy_s", "extract_s", "ours_peak_rss_mib", "pandas_peak_rss_mib",
     "speedup_vs_pandas", "extract_vs_copy",
 )  # fmt: skip
-EXTRACTS = ("users", "sessions", "flights", "hotels")
 
 Progress = Callable[[str], None]
 
@@ -60,40 +61,44 @@ def measure_process(
     return wall, report["peak_rss_mib"], report
 
 
-def _extraction_sql() -> dict[str, str]:
-    """The extraction queries, comments dropped (they mention the $1 parameter too)."""
-    return {
-        table: "\n".join(line for line in read_sql(f"extract/{table}.sql").splitlines() if not line.startswith("--"))
-        for table in EXTRACTS
-    }
+def extraction_queries(url: str) -> list[str]:
+    """The product's extraction queries of a full run, rendered: the cohort's users, its sessions with their
+    trips, and its users' rows (the member list is the one the source returns, as the asset gets it)."""
+    study = StudySettings()
+    with TravelTideSource(postgres_url=url).open() as source:
+        members = cohort_members(source, study)
+    months = all_months()
+    plan = ExtractPlan(months, rebuild=True, members=members)
+    members_sql = render(read_sql("extract/cohort_members.sql"), {
+        "cohort_start": study.start_timestamp, "min_sessions": study.min_sessions,
+    })  # fmt: skip
+    return [members_sql, plan.query(study), users_query(members)]
 
 
-def _params(query: str, bounds: tuple[dt.datetime, dt.datetime]) -> tuple[object, ...]:
-    """$1, $2 of an extraction query: the session-month bounds of a full run (users take none)."""
-    return bounds if "$1" in query else ()
-
-
-def time_copy(url: str, bounds: tuple[dt.datetime, dt.datetime]) -> float:
-    """The extraction queries through COPY ... TO STDOUT into nothing: the server's and the wire's limit."""
+def time_copy(url: str, queries: list[str]) -> float:
+    """The extraction queries through COPY ... TO STDOUT into nothing, in a session with the product's settings:
+    the server's and the wire's limit."""
     started = time.perf_counter()
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        for query in _extraction_sql().values():
-            copy_sql = f"COPY ({query.replace('$1', '%s').replace('$2', '%s')}) TO STDOUT"
-            with cur.copy(copy_sql, _params(query, bounds) or None) as copy:
+    with psycopg.connect(with_options(url, PG_SESSION_SETTINGS)) as conn, conn.cursor() as cur:
+        for query in queries:
+            with cur.copy(f"COPY ({query}) TO STDOUT") as copy:
                 for _ in copy:
                     pass
     return time.perf_counter() - started
 
 
-def time_extract(url: str, bounds: tuple[dt.datetime, dt.datetime], workdir: Path) -> float:
-    """The product's own extraction of the same rows: Arrow batches from the source into a DuckDB table."""
-    source = TravelTideSource(postgres_url=url)
+def time_extract(url: str, workdir: Path) -> float:
+    """The product's own extraction of the same rows: the cohort counted in the source, its sessions with their
+    trips and its users streamed as Arrow batches into DuckDB tables (the publication to Parquet left out)."""
+    study = StudySettings()
     started = time.perf_counter()
-    with duckdb.connect(str(workdir / "extract.duckdb")) as con:
-        for table, query in _extraction_sql().items():
-            with source.read(query, _params(query, bounds)) as reader:
+    with TravelTideSource(postgres_url=url).open() as source, duckdb.connect(str(workdir / "extract.duckdb")) as con:
+        members = cohort_members(source, study)
+        plan = ExtractPlan(all_months(), rebuild=True, members=members)
+        for table, query in (("extract", plan.query(study)), ("users", users_query(members))):
+            with source.stream(query) as reader:
                 con.register("_incoming", reader)
-                con.execute(f"CREATE OR REPLACE TABLE raw_{table} AS SELECT * FROM _incoming").fetchall()
+                con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _incoming").fetchall()
                 con.unregister("_incoming")
     return time.perf_counter() - started
 
@@ -120,8 +125,6 @@ def _postgres(url: str | None) -> Iterator[str]:
 
 def bench(users: int, url: str | None = None, seed: int = 7, progress: Progress | None = None) -> dict[str, Any]:
     say = progress or (lambda _m: None)
-    months = all_months()
-    bounds = month_bounds(months[0], months[-1])
     with _postgres(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
         workdir = Path(tmp)
         say(f"generating {users:,} users and loading them into PostgreSQL")
@@ -130,10 +133,11 @@ def bench(users: int, url: str | None = None, seed: int = 7, progress: Progress 
         load_postgres(source, target)
         del source
         say("copy: COPY of the extraction queries to nowhere (one warm-up, then timed)")
-        time_copy(target, bounds)
-        copy_s = time_copy(target, bounds)
+        queries = extraction_queries(target)
+        time_copy(target, queries)
+        copy_s = time_copy(target, queries)
         say("extract: the product's extraction of the same rows")
-        extract_s = time_extract(target, bounds, workdir)
+        extract_s = time_extract(target, workdir)
         say("ours: the product's graph to perk_assignments, fresh warehouse, own process")
         ours_s, ours_rss, _ = measure_process("ours", target, workdir / "ours")
         month = busiest_month(target)

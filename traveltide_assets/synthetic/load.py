@@ -15,10 +15,9 @@ from traveltide_assets.atomic import replacing
 from traveltide_assets.pg_url import redact
 from traveltide_assets.sql_files import sql_statements
 from traveltide_assets.synthetic.generate import SyntheticSource
-from traveltide_assets.synthetic.schema import TRUTH_PG_SCHEMA
+from traveltide_assets.synthetic.schema import GROUND_TRUTH_FILE, TRUTH_PG_SCHEMA
 
 DDL_FILE = "source/traveltide_tables.sql"
-GROUND_TRUTH_FILE = "ground_truth.parquet"
 _COPY_BATCH_ROWS = 250_000
 
 Progress = Callable[[str], None]

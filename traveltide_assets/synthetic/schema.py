@@ -129,3 +129,4 @@ GROUND_TRUTH = TableSpec(
     "user_id",
 )
 TRUTH_PG_SCHEMA = "synthetic_truth"
+GROUND_TRUTH_FILE = "ground_truth.parquet"  # beside the tables of the embedded store
