@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from traveltide_assets.pg_url import InvalidUrlError, redact, validate_pg_url
 from traveltide_assets.pipeline import PipelineError
+from traveltide_assets.process_exit import exit_now
 from traveltide_assets.run_lock import RunLockError
 from traveltide_assets.settings import SOURCE_URL_ENV, default_source_dir
 from traveltide_assets.synthetic.mixes import UnknownMixError
@@ -168,8 +169,9 @@ def _multipliers(text: str) -> tuple[float, ...]:
 
 
 def _check_bench_flags(args: argparse.Namespace) -> None:
-    """--out and --multipliers belong to the curve; --url and --json to the single-volume bench."""
-    own, other = (("url", "json"), ("out", "multipliers")) if args.curve else (("out", "multipliers"), ("url", "json"))
+    """--out and --multipliers belong to the curve; --url, --json and --repeats to the single-volume bench."""
+    single = ("url", "json", "repeats")
+    own, other = (single, ("out", "multipliers")) if args.curve else (("out", "multipliers"), single)
     for name in own:
         if getattr(args, name) is not None:
             needs = "is not used with --curve" if args.curve else "needs --curve"
@@ -196,7 +198,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.url:
         validate_pg_url(args.url)
         _check_pg_reachable(args.url)
-    result = bench(args.users, url=args.url, progress=_Stopwatch())
+    result = bench(args.users, url=args.url, progress=_Stopwatch(), repeats=args.repeats or 1)
     print(format_result(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -277,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--url", help="a PostgreSQL to use (default: a throwaway local server)")
     be.add_argument("--json", help="write the figures as JSON to this path")
     be.add_argument(
+        "--repeats", type=_positive_int, help="rounds of every contender, interleaved; figures are medians (default 1)"
+    )
+    be.add_argument(
         "--curve",
         action="store_true",
         help="instead: run ours at several multiples of --users and write scale_curve.csv/.png/.json",
@@ -301,5 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def entry() -> NoReturn:
+    """The `traveltide` console script: main() in a process that ends without module teardown."""
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
