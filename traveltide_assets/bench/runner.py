@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,8 +125,38 @@ def _postgres(url: str | None) -> Iterator[str]:
         yield server.url
 
 
-def bench(users: int, url: str | None = None, seed: int = 7, progress: Progress | None = None) -> dict[str, Any]:
+def cpu_steal_share() -> Callable[[], float | None]:
+    """Start watching the share of CPU time the hypervisor gave to other guests ('steal', /proc/stat); the
+    returned function says it for the time since. Timings on a machine with steal are slower than its cores."""
+
+    def counters() -> list[int] | None:
+        try:
+            first = Path("/proc/stat").read_text().splitlines()[0].split()
+        except OSError:
+            return None
+        return [int(v) for v in first[1:9]] if first[0] == "cpu" and len(first) >= 9 else None
+
+    start = counters()
+
+    def share() -> float | None:
+        end = counters()
+        if start is None or end is None:
+            return None
+        spent = [b - a for a, b in zip(start, end, strict=True)]
+        return spent[7] / sum(spent) if sum(spent) else None
+
+    return share
+
+
+def bench(
+    users: int, url: str | None = None, seed: int = 7, progress: Progress | None = None, repeats: int = 1
+) -> dict[str, Any]:
+    """Time the contenders on one generated source. With `repeats` > 1 every contender runs that many rounds,
+    interleaved (copy, extract, ours, refresh, pandas; again), and each figure is the median of its rounds, so that
+    a slow spell of a shared machine falls on every contender alike."""
     say = progress or (lambda _m: None)
+    times: dict[str, list[float]] = {k: [] for k in ("copy", "extract", "ours", "refresh", "pandas")}
+    rss: dict[str, list[float]] = {"ours": [], "pandas": []}
     with _postgres(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
         workdir = Path(tmp)
         say(f"generating {users:,} users and loading them into PostgreSQL")
@@ -132,49 +164,77 @@ def bench(users: int, url: str | None = None, seed: int = 7, progress: Progress 
         sessions = source.sessions.num_rows
         load_postgres(source, target)
         del source
-        say("copy: COPY of the extraction queries to nowhere (one warm-up, then timed)")
         queries = extraction_queries(target)
-        time_copy(target, queries)
-        copy_s = time_copy(target, queries)
-        say("extract: the product's extraction of the same rows")
-        extract_s = time_extract(target, workdir)
-        say("ours: the product's graph to perk_assignments, fresh warehouse, own process")
-        ours_s, ours_rss, _ = measure_process("ours", target, workdir / "ours")
         month = busiest_month(target)
-        say(f"refresh: one month ({month}) into the warehouse that run left, then everything downstream")
-        refresh_s, _, _ = measure_process("ours", target, workdir / "ours", months=f"{month}..{month}")
-        say("pandas: read_sql of whole tables, merges, groupbys, k-means, own process")
-        pandas_s, pandas_rss, _ = measure_process("pandas", target, workdir / "pandas")
+        time_copy(target, queries)  # a warm-up: every contender then reads from the same warm cache
+        steal = cpu_steal_share()
+        for round_ in range(1, repeats + 1):
+            of = f" (round {round_} of {repeats})" if repeats > 1 else ""
+            say(f"copy: COPY of the extraction queries to nowhere{of}")
+            times["copy"].append(time_copy(target, queries))
+            say(f"extract: the product's extraction of the same rows{of}")
+            times["extract"].append(time_extract(target, workdir))
+            say(f"ours: the product's graph to perk_assignments, fresh warehouse, own process{of}")
+            ours = workdir / f"ours-{round_}"
+            seconds, peak, _ = measure_process("ours", target, ours)
+            times["ours"].append(seconds)
+            rss["ours"].append(peak)
+            say(f"refresh: one month ({month}) into the warehouse that run left, then everything downstream{of}")
+            times["refresh"].append(measure_process("ours", target, ours, months=f"{month}..{month}")[0])
+            shutil.rmtree(ours, ignore_errors=True)
+            say(f"pandas: read_sql of whole tables, merges, groupbys, k-means, own process{of}")
+            seconds, peak, _ = measure_process("pandas", target, workdir / "pandas")
+            times["pandas"].append(seconds)
+            rss["pandas"].append(peak)
+        steal_share = steal()
+    mid = {k: statistics.median(v) for k, v in times.items()}
     return {
         "users": users,
         "sessions": sessions,
-        "ours_s": round(ours_s, 3),
-        "pandas_s": round(pandas_s, 3),
-        "copy_s": round(copy_s, 3),
-        "extract_s": round(extract_s, 3),
-        "ours_peak_rss_mib": round(ours_rss, 1),
-        "pandas_peak_rss_mib": round(pandas_rss, 1),
-        "speedup_vs_pandas": round(pandas_s / ours_s, 2),
-        "extract_vs_copy": round(extract_s / copy_s, 2),
-        # Beside the JSON keys (the table prints them): a daily refresh of one month after that full run.
+        "ours_s": round(mid["ours"], 3),
+        "pandas_s": round(mid["pandas"], 3),
+        "copy_s": round(mid["copy"], 3),
+        "extract_s": round(mid["extract"], 3),
+        "ours_peak_rss_mib": round(max(rss["ours"]), 1),
+        "pandas_peak_rss_mib": round(max(rss["pandas"]), 1),
+        "speedup_vs_pandas": round(mid["pandas"] / mid["ours"], 2),
+        "extract_vs_copy": round(mid["extract"] / mid["copy"], 2),
+        # Beside the JSON keys (the table prints them): a daily refresh of one month after that full run, every
+        # round's figures, and the CPU steal while the contenders ran.
         "refresh_month": month,
-        "refresh_month_s": round(refresh_s, 3),
+        "refresh_month_s": round(mid["refresh"], 3),
+        "rounds": {k: [round(t, 2) for t in v] for k, v in times.items()},
+        "cpu_steal": None if steal_share is None else round(steal_share, 3),
     }
 
 
 def format_result(result: dict[str, Any]) -> str:
+    rounds = result["rounds"]
+    several = len(rounds["ours"]) > 1
+
+    def spread(key: str, unit: str = "s") -> str:
+        return f" (rounds: {', '.join(f'{t:g}' for t in rounds[key])} {unit}; median)" if several else ""
+
     rows = [
         ("users / sessions", f"{result['users']:,} / {result['sessions']:,}"),
         (
             "ours (graph to perk_assignments)",
-            f"{result['ours_s']:.1f} s, peak RSS {result['ours_peak_rss_mib']:,.0f} MiB",
+            f"{result['ours_s']:.1f} s, peak RSS {result['ours_peak_rss_mib']:,.0f} MiB{spread('ours')}",
         ),
-        (f"ours, refresh of one month ({result['refresh_month']})", f"{result['refresh_month_s']:.1f} s"),
-        ("pandas baseline", f"{result['pandas_s']:.1f} s, peak RSS {result['pandas_peak_rss_mib']:,.0f} MiB"),
-        ("copy (COPY TO STDOUT, the limit)", f"{result['copy_s']:.2f} s"),
-        ("extract (ours, same rows)", f"{result['extract_s']:.2f} s"),
+        (
+            f"ours, refresh of one month ({result['refresh_month']})",
+            f"{result['refresh_month_s']:.1f} s{spread('refresh')}",
+        ),
+        (
+            "pandas baseline",
+            f"{result['pandas_s']:.1f} s, peak RSS {result['pandas_peak_rss_mib']:,.0f} MiB{spread('pandas')}",
+        ),
+        ("copy (COPY TO STDOUT, the limit)", f"{result['copy_s']:.2f} s{spread('copy')}"),
+        ("extract (ours, same rows)", f"{result['extract_s']:.2f} s{spread('extract')}"),
         ("speedup vs pandas", f"{result['speedup_vs_pandas']:.1f}x"),
         ("extract / copy", f"{result['extract_vs_copy']:.2f}"),
     ]
+    if result.get("cpu_steal") is not None:
+        rows.append(("CPU steal while timing", f"{100 * result['cpu_steal']:.0f}% (time the host gave elsewhere)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
