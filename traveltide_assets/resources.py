@@ -172,7 +172,15 @@ class Warehouse(ConfigurableResource):
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(self.path, config={"memory_limit": self.memory_limit, "threads": str(self.threads)})
+        config = {
+            "memory_limit": self.memory_limit,
+            "threads": str(self.threads),
+            # Each commit of a run only appends to the write-ahead log; the tables are written into the file once,
+            # when the run's connection closes, instead of at every commit past 16 MB of log (the default), which
+            # rewrote tables that the next step replaced anyway (session_cohort 0.9 s -> 0.5 s at full volume).
+            "checkpoint_threshold": "1GB",
+        }
+        return duckdb.connect(self.path, config=config)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
