@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from traveltide_assets.duck import one_row, run
+from traveltide_assets.duck import one_row, registered, run
 from traveltide_assets.partitions import PARTITION_COLUMN, month_bounds
 from traveltide_assets.publish import has_table, month_list
 from traveltide_assets.resources import StudySettings
@@ -66,19 +66,21 @@ class ExtractPlan:
         )
 
 
-def cohort_members(source: SourceConnection, study: StudySettings) -> list[int]:
-    """The user ids of the cohort, counted in the source over the whole window."""
-    sql = render(
+def members_query(study: StudySettings) -> str:
+    return render(
         read_sql("extract/cohort_members.sql"),
         {"cohort_start": study.start_timestamp, "min_sessions": study.min_sessions},
     )
-    return [int(u) for u in source.fetch(sql).column("user_id").to_pylist()]
+
+
+def cohort_members(source: SourceConnection, study: StudySettings) -> list[int]:
+    """The user ids of the cohort, counted in the source over the whole window."""
+    return [int(u) for u in source.fetch(members_query(study)).column("user_id").to_pylist()]
 
 
 def store_members(con: duckdb.DuckDBPyConnection, members: list[int], study: StudySettings) -> None:
     """Record the member list and the definition it was counted for (inside raw_users' transaction)."""
-    con.register("_members", pa.table({"user_id": pa.array(members, pa.int32())}))
-    try:
+    with registered(con, "_members", pa.table({"user_id": pa.array(members, pa.int32())})):
         run(con, f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
         run(
             con,
@@ -87,8 +89,6 @@ def store_members(con: duckdb.DuckDBPyConnection, members: list[int], study: Stu
             "FROM _members",
             {"start": study.cohort_start, "min": study.min_sessions},
         )
-    finally:
-        con.unregister("_members")
 
 
 def stored_members(con: duckdb.DuckDBPyConnection, study: StudySettings) -> list[int]:
@@ -125,23 +125,17 @@ def plan_extract(
             "refresh every month once (traveltide run) before refreshing single months"
         )
     stored = con.execute(
-        f"SELECT DISTINCT cohort_start, min_sessions FROM {STATE_TABLE} "
-        f"WHERE {PARTITION_COLUMN} NOT IN {month_list(months)}"
+        f"SELECT {PARTITION_COLUMN}, cohort_start, min_sessions FROM {STATE_TABLE} "
+        f"WHERE {PARTITION_COLUMN} NOT IN {month_list(months)} ORDER BY 1"
     ).fetchall()
-    wanted = (study.cohort_start, study.min_sessions)
-    if any(tuple(row) != wanted for row in stored):
-        held = ", ".join(f"after {s} with more than {n} sessions" for s, n in sorted(stored))
+    definitions = {(start, minimum) for _, start, minimum in stored}
+    if definitions - {(study.cohort_start, study.min_sessions)}:
+        held = ", ".join(f"after {s} with more than {n} sessions" for s, n in sorted(definitions))
         raise ExtractStateError(
             f"the stored session months hold the cohort {held}; this run asks for sessions after "
             f"{study.cohort_start} with more than {study.min_sessions}: refresh every month to change the cohort"
         )
-    other_months = [
-        r[0]
-        for r in con.execute(
-            f"SELECT {PARTITION_COLUMN} FROM {STATE_TABLE} WHERE {PARTITION_COLUMN} NOT IN {month_list(months)} "
-            "ORDER BY 1"
-        ).fetchall()
-    ]
+    other_months = [month for month, _, _ in stored]
     present = {
         int(r[0])
         for r in con.execute(
@@ -179,37 +173,34 @@ def apply_extract(con: duckdb.DuckDBPyConnection, plan: ExtractPlan, study: Stud
         run(con, f"CREATE OR REPLACE TABLE {STATE_TABLE} ({columns})")
         changed_months = list(plan.months)
     else:
-        con.register("_changed_users", pa.table({"user_id": pa.array(plan.joiners + plan.leavers, pa.int32())}))
+        changed = pa.table({"user_id": pa.array(plan.joiners + plan.leavers, pa.int32())})
         changed_users = "SELECT user_id FROM _changed_users"
-        touched = con.execute(
-            f"SELECT DISTINCT {PARTITION_COLUMN} FROM raw_sessions WHERE user_id IN ({changed_users}) "
-            f"UNION SELECT DISTINCT strftime({PARTITION_COLUMN}, '{MONTH_FORMAT}') FROM _extract"
-        ).fetchall()
-        changed_months = sorted({*plan.months, *(r[0] for r in touched)})
-        # Trips first: they find their users through the sessions that booked them.
-        for table in ("raw_flights", "raw_hotels"):
-            run(con, f"DELETE FROM {table} WHERE {PARTITION_COLUMN} IN {months} OR trip_id IN "
-                     f"(SELECT trip_id FROM raw_sessions WHERE user_id IN ({changed_users}))")  # fmt: skip
-        run(con, f"DELETE FROM raw_sessions WHERE {PARTITION_COLUMN} IN {months} OR user_id IN ({changed_users})")
-        for table in SESSION_TABLES:
-            run(con, f"INSERT INTO {table} BY NAME {_split(table)}")
-        con.unregister("_changed_users")
+        with registered(con, "_changed_users", changed):
+            touched = con.execute(
+                f"SELECT DISTINCT {PARTITION_COLUMN} FROM raw_sessions WHERE user_id IN ({changed_users}) "
+                f"UNION SELECT DISTINCT strftime({PARTITION_COLUMN}, '{MONTH_FORMAT}') FROM _extract"
+            ).fetchall()
+            changed_months = sorted({*plan.months, *(r[0] for r in touched)})
+            # Trips first: they find their users through the sessions that booked them.
+            for table in ("raw_flights", "raw_hotels"):
+                run(con, f"DELETE FROM {table} WHERE {PARTITION_COLUMN} IN {months} OR trip_id IN "
+                         f"(SELECT trip_id FROM raw_sessions WHERE user_id IN ({changed_users}))")  # fmt: skip
+            run(con, f"DELETE FROM raw_sessions WHERE {PARTITION_COLUMN} IN {months} OR user_id IN ({changed_users})")
+            for table in SESSION_TABLES:
+                run(con, f"INSERT INTO {table} BY NAME {_split(table)}")
         run(con, f"DELETE FROM {STATE_TABLE} WHERE {PARTITION_COLUMN} IN {months}")
-    con.register("_run_months", pa.table({PARTITION_COLUMN: plan.months}))
-    run(
-        con,
-        f"INSERT INTO {STATE_TABLE} SELECT {PARTITION_COLUMN}, $start, $min, current_localtimestamp() FROM _run_months",
-        {"start": study.cohort_start, "min": study.min_sessions},
-    )
-    con.unregister("_run_months")
+    with registered(con, "_run_months", pa.table({PARTITION_COLUMN: plan.months})):
+        run(
+            con,
+            f"INSERT INTO {STATE_TABLE} SELECT {PARTITION_COLUMN}, $start, $min, current_localtimestamp() "
+            "FROM _run_months",
+            {"start": study.cohort_start, "min": study.min_sessions},
+        )
     return changed_months
 
 
 def stage_extract(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader) -> int:
     """Read the source pass into the temporary table `_extract` (the cohort's rows: small); returns its rows."""
-    con.register("_incoming", reader)
-    try:
+    with registered(con, "_incoming", reader):
         run(con, "CREATE OR REPLACE TEMP TABLE _extract AS SELECT * FROM _incoming")
-    finally:
-        con.unregister("_incoming")
     return int(one_row(con, "SELECT count(*) FROM _extract")[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -16,3 +18,14 @@ def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | l
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | list[Any] | None = None) -> None:
     """Execute a statement and drain its result, so the connection is free for the next one."""
     con.execute(sql, params or []).fetchall()
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Iterator[None]:
+    """`data` (an Arrow table or record-batch reader) visible to SQL as `name` for the block, and gone after it,
+    also on failure: a run's steps share one connection, so nothing of one step lingers into the next."""
+    con.register(name, data)
+    try:
+        yield
+    finally:
+        con.unregister(name)

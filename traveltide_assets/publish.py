@@ -24,7 +24,7 @@ import pyarrow as pa
 from dagster import MetadataValue, TableColumn, TableSchema
 
 from traveltide_assets.atomic import promote, staged_folder, staged_sibling
-from traveltide_assets.duck import one_row, run
+from traveltide_assets.duck import one_row, registered, run
 from traveltide_assets.partitions import PARTITION_COLUMN
 from traveltide_assets.resources import Warehouse
 
@@ -86,11 +86,8 @@ def publish_arrow(
     also: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Publish an Arrow table, or a stream of record batches consumed as it arrives, the same way."""
-    con.register("_incoming", table)
-    try:
+    with registered(con, "_incoming", table):
         return publish_query(con, warehouse, name, "SELECT * FROM _incoming", also=also)
-    finally:
-        con.unregister("_incoming")
 
 
 def publish_month_tables(

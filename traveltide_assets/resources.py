@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from traveltide_assets.duck import one_row, run
 from traveltide_assets.partitions import FIRST_SESSION_MONTH
 from traveltide_assets.pg_url import redact, validate_pg_url
 from traveltide_assets.run_lock import Held, exclusive
-from traveltide_assets.source import EmbeddedConnection, PostgresConnection, SourceConnection, render
+from traveltide_assets.source import EmbeddedConnection, PostgresConnection, SourceConnection
 from traveltide_assets.synthetic.schema import GROUND_TRUTH_FILE, SOURCE_TABLES, TRUTH_PG_SCHEMA
 
 # The asset tables (each has a Parquet export); bookkeeping lives in other schemas.
@@ -117,16 +117,6 @@ class TravelTideSource(ConfigurableResource):
             yield connection
         finally:
             connection.close()
-
-    @contextmanager
-    def read(self, sql: str, params: Mapping[str, object] | None = None) -> Iterator[pa.RecordBatchReader]:
-        """Stream the rows of one query (`$name` parameters from `params`) over a connection of its own."""
-        with self.open() as connection, connection.stream(render(sql, params or {})) as reader:
-            yield reader
-
-    def columns(self, table: str) -> dict[str, str]:
-        with self.open() as connection:
-            return connection.columns(table)
 
     def ground_truth(self) -> pa.Table | None:
         """The planted truth of a synthetic source, or None (a real database has none)."""

@@ -151,8 +151,9 @@ def test_source_exposes_the_planted_truth_apart_from_the_tables(postgres: LocalP
 
 def test_source_reads_in_read_only_transactions(postgres: LocalPostgres) -> None:
     source = TravelTideSource(postgres_url=postgres.url)
-    with source.read("SELECT current_setting('default_transaction_read_only') AS ro") as reader:
-        assert reader.read_all()["ro"].to_pylist() == ["on"]
+    with source.open() as connection:
+        setting = connection.fetch("SELECT current_setting('default_transaction_read_only') AS ro")
+    assert setting["ro"].to_pylist() == ["on"]
 
 
 def test_extraction_parameters_are_inlined_as_typed_literals() -> None:

@@ -18,13 +18,13 @@ from typing import Any
 import duckdb
 import psycopg
 
-from traveltide_assets.cohort_extract import ExtractPlan, cohort_members, users_query
+from traveltide_assets.cohort_extract import ExtractPlan, cohort_members, members_query, users_query
+from traveltide_assets.duck import registered, run
 from traveltide_assets.local_postgres import LocalPostgres
 from traveltide_assets.partitions import FIRST_SESSION_MONTH, all_months
 from traveltide_assets.pg_url import with_options
 from traveltide_assets.resources import StudySettings, TravelTideSource
-from traveltide_assets.source import PG_SESSION_SETTINGS, render
-from traveltide_assets.sql_files import read_sql
+from traveltide_assets.source import PG_SESSION_SETTINGS
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
 
@@ -71,10 +71,7 @@ def extraction_queries(url: str) -> list[str]:
         members = cohort_members(source, study)
     months = all_months()
     plan = ExtractPlan(months, rebuild=True, members=members)
-    members_sql = render(read_sql("extract/cohort_members.sql"), {
-        "cohort_start": study.start_timestamp, "min_sessions": study.min_sessions,
-    })  # fmt: skip
-    return [members_sql, plan.query(study), users_query(members)]
+    return [members_query(study), plan.query(study), users_query(members)]
 
 
 def time_copy(url: str, queries: list[str]) -> float:
@@ -98,10 +95,8 @@ def time_extract(url: str, workdir: Path) -> float:
         members = cohort_members(source, study)
         plan = ExtractPlan(all_months(), rebuild=True, members=members)
         for table, query in (("extract", plan.query(study)), ("users", users_query(members))):
-            with source.stream(query) as reader:
-                con.register("_incoming", reader)
-                con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _incoming").fetchall()
-                con.unregister("_incoming")
+            with source.stream(query) as reader, registered(con, "_incoming", reader):
+                run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _incoming")
     return time.perf_counter() - started
 
 
