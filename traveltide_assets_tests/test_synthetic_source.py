@@ -111,6 +111,9 @@ def test_referential_integrity(stats_store: Path) -> None:
         == 0
     )
     assert count("SELECT count(*) FROM flights f WHERE f.origin_airport IS NULL") == 0
+    # The real sessions start between 2021-04-01 and 2023-07-28; cancellations of later trips included.
+    window = "session_start >= DATE '2021-04-01' AND session_start < DATE '2023-07-29'"
+    assert count(f"SELECT count(*) FROM sessions WHERE NOT ({window})") == 0
 
 
 def test_known_quirks_are_present_at_realistic_rates(stats_store: Path) -> None:

@@ -88,7 +88,8 @@ def generate_source(config: GeneratorConfig, progress: Progress | None = None) -
     say("sessions")
     session_user, session_start = _draw_session_times(rng, users)
     say(f"bookings ({session_user.size:,} sessions)")
-    bookings = draw_bookings(rng, ref, session_user, session_start, users.home, behaviour)
+    data_end = int((LAST_SESSION_DAY + 1).astype("datetime64[us]").astype(np.int64))
+    bookings = draw_bookings(rng, ref, session_user, session_start, users.home, behaviour, data_end)
 
     say("assembling tables")
     return SyntheticSource(

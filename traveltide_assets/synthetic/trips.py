@@ -57,7 +57,9 @@ def draw_bookings(
     session_start: np.ndarray,
     home: np.ndarray,
     behaviour: UserBehaviour,
+    data_end: int,
 ) -> Bookings:
+    """Bookings of the sessions; `data_end` (µs since epoch) is when the source's sessions stop."""
     u = session_user
     n_sessions = u.size
     b = behaviour
@@ -96,16 +98,22 @@ def draw_bookings(
     )
 
     # Cancellation: the user's next session, if it books nothing, becomes the cancellation of this trip,
-    # re-timed to fall between the booking and the departure.
+    # re-timed to fall between the booking and the departure, and before the data end: the real sessions stop
+    # on their last day, so a trip departing later was cancelled by then or not (yet) at all.
     cancel = _draw_cancellations(rng, bi, u, booked, behaviour, trip.leave_time, session_start, minutes)
     cancelled_by, cancel_session = cancel
-    start = session_start.copy()
-    gap = trip.leave_time[cancelled_by] - (session_start[bi[cancelled_by]] + US_PER_HOUR)
-    start[cancel_session] = (
-        session_start[bi[cancelled_by]] + US_PER_HOUR + (rng.random(gap.size) * gap).astype(np.int64)
-    )
+    deadline = np.minimum(trip.leave_time[cancelled_by], data_end)
+    gap = deadline - (session_start[bi[cancelled_by]] + US_PER_HOUR)
+    offset = (rng.random(gap.size) * np.maximum(gap, 0)).astype(np.int64)
     capped = rng.random(cancel_session.size) < 0.55
-    minutes[cancel_session] = np.where(capped, MAX_SESSION_MINUTES, rng.uniform(25, MAX_SESSION_MINUTES, gap.size))
+    cancel_minutes = np.where(capped, MAX_SESSION_MINUTES, rng.uniform(25, MAX_SESSION_MINUTES, gap.size))
+    # Booked in the data's last hour: no room for a cancellation, the session stays an ordinary one. (Filtered
+    # after the draws, so that every later draw, and with it the rest of the data, is what it was.)
+    keep = gap > 0
+    cancelled_by, cancel_session = cancelled_by[keep], cancel_session[keep]
+    start = session_start.copy()
+    start[cancel_session] = session_start[bi[cancelled_by]] + US_PER_HOUR + offset[keep]
+    minutes[cancel_session] = cancel_minutes[keep]
 
     seconds_per_click = np.exp(np.log(6.0) + 0.35 * rng.standard_normal(n_sessions))
     clicks = np.minimum(np.round(minutes * 60 / seconds_per_click), MAX_CLICKS).astype(np.int32)
