@@ -86,8 +86,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from traveltide_assets.code_loading import loading_code
     from traveltide_assets.pipeline import run_pipeline
-    from traveltide_assets.resources import check_cohort_start, check_min_sessions
+
+    with loading_code():
+        from traveltide_assets.resources import check_cohort_start, check_min_sessions
 
     check_cohort_start(args.cohort_start)  # bad input fails before waiting for the warehouse or the source
     check_min_sessions(args.min_sessions)
@@ -113,8 +116,7 @@ def _warehouse_held(timeout_s: float | None) -> Iterator[None]:
     The run's Warehouse resource takes the same lock again (re-entrant within this process); taking it here
     first makes a busy warehouse end in one line naming the other run, not in a resource-initialisation failure.
     """
-    from traveltide_assets.definitions import build_resources
-    from traveltide_assets.resources import Warehouse
+    from traveltide_assets.resources import Warehouse, build_resources
 
     warehouse = build_resources()["warehouse"]
     assert isinstance(warehouse, Warehouse)

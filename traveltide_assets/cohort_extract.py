@@ -45,7 +45,7 @@ class ExtractPlan:
     """What one run extracts: its months in full, plus the joiners' sessions in the months stored before."""
 
     months: list[str]
-    rebuild: bool  # the run covers every month: the tables are created anew
+    rebuild: bool  # the run stands for every month (partitions.covers_every_month): the tables are created anew
     members: list[int]
     joiners: list[int] = field(default_factory=list)
     leavers: list[int] = field(default_factory=list)
@@ -156,6 +156,12 @@ def plan_extract(
     )
 
 
+def _stored_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    if not has_table(con, STATE_TABLE):
+        return []
+    return [r[0] for r in con.execute(f"SELECT DISTINCT {PARTITION_COLUMN} FROM {STATE_TABLE}").fetchall()]
+
+
 def _split(table: str) -> str:
     return read_sql(f"raw/{table}.sql")
 
@@ -166,12 +172,15 @@ def apply_extract(con: duckdb.DuckDBPyConnection, plan: ExtractPlan, study: Stud
     Runs inside publish_month_tables' transaction."""
     months = month_list(plan.months)
     if plan.rebuild or not has_table(con, "raw_sessions"):
+        # Months stored before beyond this run's (a full run ends at the source's newest session) lose their
+        # rows with the tables: their files are rewritten too, empty, so that no file keeps rows the tables lost.
+        stored = _stored_months(con) if plan.rebuild else []
         for table in SESSION_TABLES:
             run(con, f"CREATE OR REPLACE TABLE {table} AS {_split(table)}")
         columns = f"{PARTITION_COLUMN} VARCHAR, cohort_start VARCHAR, min_sessions INTEGER, extracted_at TIMESTAMP"
         run(con, f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
         run(con, f"CREATE OR REPLACE TABLE {STATE_TABLE} ({columns})")
-        changed_months = list(plan.months)
+        changed_months = sorted({*plan.months, *stored})
     else:
         changed = pa.table({"user_id": pa.array(plan.joiners + plan.leavers, pa.int32())})
         changed_users = "SELECT user_id FROM _changed_users"

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from dagster import (
-    Definitions,
-    EnvVar,
-    in_process_executor,
-)
+from dagster import Definitions, in_process_executor
 
 from traveltide_assets.assets.cohort import session_cohort
 from traveltide_assets.assets.evaluation import perk_accuracy, segment_evidence
@@ -18,9 +12,8 @@ from traveltide_assets.assets.raw import raw_assets
 from traveltide_assets.assets.report import executive_summary
 from traveltide_assets.checks import asset_checks
 from traveltide_assets.jobs import refresh_all, to_perk_assignments
-from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.resources import build_resources
 from traveltide_assets.schedules import daily_refresh
-from traveltide_assets.settings import SOURCE_URL_ENV, data_dir
 
 all_assets = [
     *raw_assets,
@@ -34,17 +27,6 @@ all_assets = [
     perk_accuracy,
     executive_summary,
 ]
-
-
-def build_resources() -> dict[str, object]:
-    """Resources from the environment: TRAVELTIDE_SOURCE_URL selects PostgreSQL, else the embedded store."""
-    root = data_dir()
-    source_url = EnvVar(SOURCE_URL_ENV) if os.environ.get(SOURCE_URL_ENV) else None
-    return {
-        "source": TravelTideSource(postgres_url=source_url, embedded_dir=str(root / "source")),
-        "warehouse": Warehouse.in_folder(root),
-        "study": StudySettings(),
-    }
 
 
 defs = Definitions(

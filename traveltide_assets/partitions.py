@@ -27,6 +27,7 @@ SESSION_MONTHS = MonthlyPartitionsDefinition(
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 REFRESH_PREVIOUS_ENV = "TRAVELTIDE_REFRESH_PREVIOUS_MONTH"
+FULL_RUN_TAG = "traveltide/full_run"
 
 
 def all_months(now: dt.datetime | None = None) -> list[str]:
@@ -57,9 +58,27 @@ def range_tags(first: str, last: str) -> dict[str, str]:
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
-def full_run_tags(now: dt.datetime | None = None) -> dict[str, str]:
+def full_run_months(newest_session: dt.datetime | None, now: dt.datetime | None = None) -> tuple[str, str]:
+    """The months a full run covers: the first session month through the month of the source's newest session
+    (sql/extract/newest_session.sql), or through the month in progress when that is unknown or later. The
+    months after the newest session hold nothing to extract; a live source's newest session is today's."""
     keys = all_months(now)
-    return range_tags(keys[0], keys[-1])
+    if newest_session is None:
+        return keys[0], keys[-1]
+    newest = newest_session.strftime(MONTH_FORMAT)
+    return keys[0], min(max(newest, keys[0]), keys[-1])  # YYYY-MM keys order as text
+
+
+def full_run_tags(newest_session: dt.datetime | None = None, now: dt.datetime | None = None) -> dict[str, str]:
+    """Tags of a full run: its months (full_run_months) and the mark that they stand for every month."""
+    return {**range_tags(*full_run_months(newest_session, now)), FULL_RUN_TAG: "true"}
+
+
+def covers_every_month(months: list[str], tags: Mapping[str, str], now: dt.datetime | None = None) -> bool:
+    """Whether a run's months stand for every month (its extract replaces the stored months): all partitions,
+    or the months of a full run, which start at the first month."""
+    keys = all_months(now)
+    return months == keys or (tags.get(FULL_RUN_TAG) == "true" and months[:1] == keys[:1])
 
 
 def refresh_previous_month(env: Mapping[str, str] | None = None) -> bool:

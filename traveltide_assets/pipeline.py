@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
-from dagster import DagsterInstance, Definitions, ExecuteInProcessResult, in_process_executor
-
-from traveltide_assets.partitions import full_run_tags, range_tags
+from traveltide_assets.code_loading import loading_code
 from traveltide_assets.settings import data_dir
+
+if TYPE_CHECKING:  # importing this module stays light: Dagster and the assets load in `execute`
+    from dagster import DagsterInstance, ExecuteInProcessResult
+
+    from traveltide_assets.resources import TravelTideSource
 
 # Headless runs print warnings and errors only; the UI and the event log keep every event.
 QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -19,6 +24,8 @@ class PipelineError(RuntimeError):
 
 
 def _instance() -> DagsterInstance:
+    from dagster import DagsterInstance
+
     # With DAGSTER_HOME set, runs land in that instance and show in the UI; otherwise an ephemeral one.
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
@@ -37,22 +44,43 @@ def execute(
 ) -> ExecuteInProcessResult:
     """Run a job in this process; `resources` replaces the environment's (tests, evaluate, bench).
 
-    `months` (first, last) limits the raw session extracts to those months; by default a run covers every month.
+    `months` (first, last) limits the raw session extracts to those months; by default the run is a full run:
+    every month through the source's newest session (partitions.full_run_months).
     """
-    from traveltide_assets.definitions import defs
+    with loading_code():
+        from traveltide_assets.resources import build_resources
 
-    if resources is not None:
-        defs = Definitions(
-            assets=defs.assets,
-            asset_checks=defs.asset_checks,
-            jobs=defs.jobs,
-            resources=resources,
-            executor=in_process_executor,
-        )
-    job = defs.resolve_job_def(job_name)
+    source = (resources or build_resources(resolve_env=True))["source"]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newest-session") as pool:
+        # The source looks for its newest session (a scan of `sessions`) while this thread loads the code.
+        newest = pool.submit(source.newest_session_start) if months is None else None
+        with loading_code():  # the code, the job and the instance live as long as the process
+            from dagster import Definitions, in_process_executor
+
+            from traveltide_assets.definitions import defs
+            from traveltide_assets.partitions import full_run_tags, range_tags
+
+            if resources is not None:
+                defs = Definitions(
+                    assets=defs.assets,
+                    asset_checks=defs.asset_checks,
+                    jobs=defs.jobs,
+                    resources=resources,
+                    executor=in_process_executor,
+                )
+            job = defs.resolve_job_def(job_name)
+            instance = instance or _instance()
+        tags = range_tags(*months) if months else full_run_tags(_newest(newest, source))
     config = {**QUIET, **(run_config or {})}
-    tags = range_tags(*months) if months else full_run_tags()
-    return job.execute_in_process(run_config=config, instance=instance or _instance(), raise_on_error=False, tags=tags)
+    return job.execute_in_process(run_config=config, instance=instance, raise_on_error=False, tags=tags)
+
+
+def _newest(newest: Future[dt.datetime | None] | None, source: TravelTideSource) -> dt.datetime | None:
+    try:
+        return newest.result() if newest is not None else None
+    except Exception as exc:  # the source's own error, in one line, before any step ran
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise PipelineError(f"could not read the newest session of {source.describe()}: {reason}") from exc
 
 
 def failure_message(result: ExecuteInProcessResult) -> str:
@@ -84,8 +112,8 @@ def run_pipeline(
     embedded_users: int | None = None,
     months: tuple[str, str] | None = None,
 ) -> str:
-    from traveltide_assets.definitions import build_resources
-    from traveltide_assets.resources import check_cohort_start, check_min_sessions
+    with loading_code():
+        from traveltide_assets.resources import build_resources, check_cohort_start, check_min_sessions
 
     check_cohort_start(cohort_start)  # one clear error before any work
     check_min_sessions(min_sessions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr, field_validator
 
 from traveltide_assets.atomic import remove_stale_staged
@@ -20,7 +21,9 @@ from traveltide_assets.duck import one_row, run
 from traveltide_assets.partitions import FIRST_SESSION_MONTH
 from traveltide_assets.pg_url import redact, validate_pg_url
 from traveltide_assets.run_lock import Held, exclusive
+from traveltide_assets.settings import SOURCE_URL_ENV, data_dir
 from traveltide_assets.source import EmbeddedConnection, PostgresConnection, SourceConnection
+from traveltide_assets.sql_files import read_sql
 from traveltide_assets.synthetic.schema import GROUND_TRUTH_FILE, SOURCE_TABLES, TRUTH_PG_SCHEMA
 
 # The asset tables (each has a Parquet export); bookkeeping lives in other schemas.
@@ -106,6 +109,15 @@ class TravelTideSource(ConfigurableResource):
         config = GeneratorConfig(users=self.embedded_users, seed=self.embedded_seed)
         write_parquet_store(generate_source(config), folder)
         return f"generated the embedded synthetic source ({self.embedded_users:,} users) in {folder}"
+
+    def newest_session_start(self) -> dt.datetime | None:
+        """When the source's newest session started; None without sessions, or while the embedded store has
+        not been generated yet (the first run generates it)."""
+        if not self.is_postgres and not (Path(self.embedded_dir) / "sessions.parquet").is_file():
+            return None
+        with self.open() as connection:
+            newest = connection.fetch(read_sql("extract/newest_session.sql")).column(0)[0].as_py()
+        return newest if isinstance(newest, dt.datetime) else None
 
     @contextmanager
     def open(self) -> Iterator[SourceConnection]:
@@ -286,3 +298,20 @@ class Warehouse(ConfigurableResource):
 def _rows_digest(con: duckdb.DuckDBPyConnection, rows: str, params: dict[str, str] | None = None) -> tuple:
     """Row count and hash sum of a query's rows: equal for the same rows in any order."""
     return one_row(con, f"SELECT count(*), sum(hash(t)) FROM ({rows}) t", params)
+
+
+def build_resources(resolve_env: bool = False) -> dict[str, Any]:
+    """Resources from the environment: TRAVELTIDE_SOURCE_URL selects PostgreSQL, else the embedded store.
+
+    For Dagster the URL stays an EnvVar (read when a run starts, shown as such in the UI); `resolve_env` reads
+    it now, for work outside a run."""
+    root = data_dir()
+    url = os.environ.get(SOURCE_URL_ENV)
+    return {
+        "source": TravelTideSource(
+            postgres_url=(url if resolve_env else EnvVar(SOURCE_URL_ENV)) if url else None,
+            embedded_dir=str(root / "source"),
+        ),
+        "warehouse": Warehouse.in_folder(root),
+        "study": StudySettings(),
+    }

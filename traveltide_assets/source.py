@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import adbc_driver_manager
+import adbc_driver_postgresql
 import pyarrow as pa
 
 from traveltide_assets.pg_url import with_options
@@ -91,12 +93,11 @@ class SourceConnection(ABC):
 
 class PostgresConnection(SourceConnection):
     """ADBC's PostgreSQL driver through the driver manager directly (its DB-API layer imports pandas and polars
-    for conveniences the pipeline does not use)."""
+    for conveniences the pipeline does not use). The drivers load with this module (a few ms), not per
+    connection: a connection may be opened beside the main thread while it imports (pipeline.execute), and two
+    threads importing at once can deadlock on the import locks."""
 
     def __init__(self, url: str) -> None:
-        import adbc_driver_manager
-        import adbc_driver_postgresql
-
         self._database = adbc_driver_postgresql.connect(with_options(url, PG_SESSION_SETTINGS))
         try:
             self._connection = adbc_driver_manager.AdbcConnection(self._database)
@@ -115,8 +116,6 @@ class PostgresConnection(SourceConnection):
 
     @contextmanager
     def stream(self, sql: str) -> Iterator[pa.RecordBatchReader]:
-        import adbc_driver_manager
-
         statement = adbc_driver_manager.AdbcStatement(self._connection)
         try:
             statement.set_sql_query(sql)

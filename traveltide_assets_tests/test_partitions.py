@@ -13,12 +13,20 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+import pyarrow.parquet as pq
 import pytest
 from dagster import build_schedule_context, materialize
 
 from traveltide_assets.assets.raw import raw_assets
 from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.partitions import REFRESH_PREVIOUS_ENV, all_months, parse_months
+from traveltide_assets.partitions import (
+    REFRESH_PREVIOUS_ENV,
+    all_months,
+    covers_every_month,
+    full_run_months,
+    full_run_tags,
+    parse_months,
+)
 from traveltide_assets.pipeline import QUIET, execute, failure_message, study_run_config
 from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 from traveltide_assets.schedules import daily_refresh
@@ -120,6 +128,49 @@ def test_one_month_refresh_rewrites_only_that_month(source_url: str, postgres: L
     assert execute(resources=_resources(url, fresh)).success
     assert _tables(refreshed) == _tables(fresh)
     assert _dataset_hash(refreshed, "raw_sessions") == _dataset_hash(fresh, "raw_sessions")
+
+
+def test_full_run_ends_at_the_newest_session_and_empties_months_stored_beyond(
+    full_run: Path, postgres: LocalPostgres, tmp_path: Path
+) -> None:
+    """The synthetic sessions end on 2023-07-28, as the real ones do: a full run stops at July. When the newest
+    sessions go (July deleted in the source), the next full run ends in June and empties July's stored files."""
+    first_seven = [f"session_month=2023-{m:02d}" for m in range(1, 8)]
+    for asset in ("raw_sessions", "raw_flights", "raw_hotels"):
+        assert sorted(_month_files(full_run, asset)) == first_seven
+    url = postgres.create_database("partitions_shrunk")
+    load_postgres(generate_source(GeneratorConfig(users=20_000, seed=41)), url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM sessions WHERE session_start >= '2023-07-01'")
+    folder = tmp_path / "data"
+    shutil.copytree(full_run, folder)
+    result = execute(resources=_resources(url, folder))
+    assert result.success, failure_message(result)
+    months = {e.partition for e in result.get_asset_materialization_events() if e.partition}
+    assert months == {f"2023-{m:02d}" for m in range(1, 7)}
+    for asset in ("raw_sessions", "raw_flights", "raw_hotels"):
+        assert sorted(_month_files(folder, asset)) == first_seven  # July's file stays, emptied
+        july = folder / "parquet" / asset / "session_month=2023-07" / "data.parquet"
+        assert pq.read_metadata(july).num_rows == 0
+    fresh = tmp_path / "fresh"
+    assert execute(resources=_resources(url, fresh)).success
+    assert _tables(folder) == _tables(fresh)
+    for asset in ("raw_sessions", "raw_flights", "raw_hotels"):
+        assert _dataset_hash(folder, asset) == _dataset_hash(fresh, asset)
+
+
+def test_full_run_months() -> None:
+    now = dt.datetime(2026, 12, 3, 6, 0)
+    assert full_run_months(None, now) == ("2023-01", "2026-12")  # unknown: every month
+    assert full_run_months(dt.datetime(2023, 7, 28, 23, 59), now) == ("2023-01", "2023-07")
+    assert full_run_months(dt.datetime(2022, 5, 1), now) == ("2023-01", "2023-01")
+    assert full_run_months(dt.datetime(2031, 1, 1), now) == ("2023-01", "2026-12")  # clock skew: up to today
+    months = all_months(now)
+    tags = full_run_tags(dt.datetime(2023, 7, 1), now)
+    assert covers_every_month(months, {}, now)
+    assert covers_every_month(months[:7], tags, now)
+    assert not covers_every_month(months[:7], {}, now)  # a backfill of some months
+    assert not covers_every_month(months[1:7], tags, now)  # not from the first month
 
 
 def test_refresh_brings_stored_months_in_line_with_a_changed_cohort(postgres: LocalPostgres, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from traveltide_assets.cohort_extract import (
     users_query,
 )
 from traveltide_assets.duck import run
-from traveltide_assets.partitions import SESSION_MONTHS, all_months, months_between
+from traveltide_assets.partitions import SESSION_MONTHS, covers_every_month, months_between
 from traveltide_assets.publish import month_metadata, publish_arrow, publish_month_tables
 from traveltide_assets.resources import SourceSchemaError, StudySettings, TravelTideSource, Warehouse
 from traveltide_assets.source import SourceConnection
@@ -112,7 +112,7 @@ def raw_session_extracts(
         for spec in (SESSIONS, FLIGHTS, HOTELS):
             verify_source_table(src, spec, source.describe())
         members = stored_members(con, study)
-        plan = plan_extract(con, study, months, months == all_months(), members)
+        plan = plan_extract(con, study, months, covers_every_month(months, context.run.tags), members)
         with src.stream(plan.query(study)) as reader:
             rows = stage_extract(con, reader)
         try:

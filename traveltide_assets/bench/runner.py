@@ -21,7 +21,7 @@ import psycopg
 from traveltide_assets.cohort_extract import ExtractPlan, cohort_members, members_query, users_query
 from traveltide_assets.duck import registered, run
 from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.partitions import FIRST_SESSION_MONTH, all_months
+from traveltide_assets.partitions import FIRST_SESSION_MONTH, all_months, full_run_months, months_between
 from traveltide_assets.pg_url import with_options
 from traveltide_assets.resources import StudySettings, TravelTideSource
 from traveltide_assets.source import PG_SESSION_SETTINGS
@@ -69,9 +69,13 @@ def extraction_queries(url: str) -> list[str]:
     study = StudySettings()
     with TravelTideSource(postgres_url=url).open() as source:
         members = cohort_members(source, study)
-    months = all_months()
-    plan = ExtractPlan(months, rebuild=True, members=members)
+    plan = ExtractPlan(full_run_plan_months(url), rebuild=True, members=members)
     return [members_query(study), plan.query(study), users_query(members)]
+
+
+def full_run_plan_months(url: str) -> list[str]:
+    """The months of a full run of the source (partitions.full_run_months), as the product's run plans them."""
+    return months_between(*full_run_months(TravelTideSource(postgres_url=url).newest_session_start()))
 
 
 def time_copy(url: str, queries: list[str]) -> float:
@@ -90,10 +94,11 @@ def time_extract(url: str, workdir: Path) -> float:
     """The product's own extraction of the same rows: the cohort counted in the source, its sessions with their
     trips and its users streamed as Arrow batches into DuckDB tables (the publication to Parquet left out)."""
     study = StudySettings()
+    months = full_run_plan_months(url)  # the run's months are known before it extracts (pipeline.execute)
     started = time.perf_counter()
     with TravelTideSource(postgres_url=url).open() as source, duckdb.connect(str(workdir / "extract.duckdb")) as con:
         members = cohort_members(source, study)
-        plan = ExtractPlan(all_months(), rebuild=True, members=members)
+        plan = ExtractPlan(months, rebuild=True, members=members)
         for table, query in (("extract", plan.query(study)), ("users", users_query(members))):
             with source.stream(query) as reader, registered(con, "_incoming", reader):
                 run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _incoming")

@@ -28,11 +28,14 @@ def step_seconds(result: ExecuteInProcessResult) -> dict[str, float]:
 
 def run_ours(url: str, workdir: Path, months: str | None = None) -> dict[str, Any]:
     """The graph to perk_assignments; with `months` ('2023-07..2023-07') a refresh of those months only."""
-    import duckdb
+    from traveltide_assets.code_loading import loading_code
 
-    from traveltide_assets.partitions import parse_months
-    from traveltide_assets.pipeline import PipelineError, execute, failure_message
-    from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
+    with loading_code():  # as the `traveltide` command loads the pipeline
+        import duckdb
+
+        from traveltide_assets.partitions import parse_months
+        from traveltide_assets.pipeline import PipelineError, execute, failure_message
+        from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 
     warehouse = Warehouse.in_folder(workdir)
     resources = {"source": TravelTideSource(postgres_url=url), "warehouse": warehouse, "study": StudySettings()}
