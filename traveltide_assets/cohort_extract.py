@@ -124,10 +124,7 @@ def plan_extract(
             "raw_sessions was extracted by an earlier version of the pipeline (whole months, no cohort record): "
             "refresh every month once (traveltide run) before refreshing single months"
         )
-    stored = con.execute(
-        f"SELECT {PARTITION_COLUMN}, cohort_start, min_sessions FROM {STATE_TABLE} "
-        f"WHERE {PARTITION_COLUMN} NOT IN {month_list(months)} ORDER BY 1"
-    ).fetchall()
+    stored = _stored_outside(con, months)
     definitions = {(start, minimum) for _, start, minimum in stored}
     if definitions - {(study.cohort_start, study.min_sessions)}:
         held = ", ".join(f"after {s} with more than {n} sessions" for s, n in sorted(definitions))
@@ -156,10 +153,14 @@ def plan_extract(
     )
 
 
-def _stored_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _stored_outside(con: duckdb.DuckDBPyConnection, months: list[str]) -> list[tuple[str, str, int]]:
+    """(month, cohort_start, min_sessions) of each stored month outside `months`, by month (none if unrecorded)."""
     if not has_table(con, STATE_TABLE):
         return []
-    return [r[0] for r in con.execute(f"SELECT DISTINCT {PARTITION_COLUMN} FROM {STATE_TABLE}").fetchall()]
+    return con.execute(
+        f"SELECT {PARTITION_COLUMN}, cohort_start, min_sessions FROM {STATE_TABLE} "
+        f"WHERE {PARTITION_COLUMN} NOT IN {month_list(months)} ORDER BY 1"
+    ).fetchall()
 
 
 def _split(table: str) -> str:
@@ -174,7 +175,7 @@ def apply_extract(con: duckdb.DuckDBPyConnection, plan: ExtractPlan, study: Stud
     if plan.rebuild or not has_table(con, "raw_sessions"):
         # Months stored before beyond this run's (a full run ends at the source's newest session) lose their
         # rows with the tables: their files are rewritten too, empty, so that no file keeps rows the tables lost.
-        stored = _stored_months(con) if plan.rebuild else []
+        stored = [month for month, _, _ in _stored_outside(con, plan.months)] if plan.rebuild else []
         for table in SESSION_TABLES:
             run(con, f"CREATE OR REPLACE TABLE {table} AS {_split(table)}")
         columns = f"{PARTITION_COLUMN} VARCHAR, cohort_start VARCHAR, min_sessions INTEGER, extracted_at TIMESTAMP"

@@ -101,7 +101,7 @@ class TravelTideSource(ConfigurableResource):
             validate_pg_url(self.postgres_url or "")
             return None
         folder = Path(self.embedded_dir)
-        if all((folder / f"{t.name}.parquet").is_file() for t in SOURCE_TABLES):
+        if self._embedded_store_present():
             return None
         from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
         from traveltide_assets.synthetic.load import write_parquet_store
@@ -110,10 +110,13 @@ class TravelTideSource(ConfigurableResource):
         write_parquet_store(generate_source(config), folder)
         return f"generated the embedded synthetic source ({self.embedded_users:,} users) in {folder}"
 
+    def _embedded_store_present(self) -> bool:
+        return all((Path(self.embedded_dir) / f"{t.name}.parquet").is_file() for t in SOURCE_TABLES)
+
     def newest_session_start(self) -> dt.datetime | None:
         """When the source's newest session started; None without sessions, or while the embedded store has
         not been generated yet (the first run generates it)."""
-        if not self.is_postgres and not (Path(self.embedded_dir) / "sessions.parquet").is_file():
+        if not self.is_postgres and not self._embedded_store_present():
             return None
         with self.open() as connection:
             newest = connection.fetch(read_sql("extract/newest_session.sql")).column(0)[0].as_py()
