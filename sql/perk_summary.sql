@@ -5,6 +5,7 @@ SELECT
     count(*) AS users,
     count(*) / sum(count(*)) OVER (PARTITION BY segment) AS share_of_segment,
     -- Ordered, so the floating-point sums are the same in every run (parallel aggregation adds in any order).
+    avg(probability ORDER BY user_id) AS mean_probability,
     avg(score ORDER BY user_id) AS mean_score,
     avg(margin ORDER BY user_id) AS mean_margin
 FROM perk_assignments

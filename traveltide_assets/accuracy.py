@@ -53,9 +53,23 @@ def feature_matrix(features: pd.DataFrame) -> pd.DataFrame:
     return x
 
 
+EVIDENCE_PREFIX = "evidence_"
+
+
+def ceiling_features(features: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """What the ceiling learns from: the product's user features and the perk model's count columns
+    (perk_evidence, as floats, prefixed `evidence_` since some names are also features), one row per user."""
+    counts = evidence.set_index("user_id").astype(float).add_prefix(EVIDENCE_PREFIX).reset_index()
+    joined = features.merge(counts, on="user_id", how="left", validate="one_to_one")
+    if len(joined) != len(features):
+        raise ValueError("perk_evidence does not hold one row per user of user_features")
+    return joined
+
+
 def ceiling_accuracy(train: list[tuple[pd.DataFrame, pd.DataFrame]], test: tuple[pd.DataFrame, pd.DataFrame]) -> float:
     """Accuracy of a supervised classifier trained on other seeds' truth, scored on this seed: the best these
-    features allow (as far as gradient boosting can tell). Each pair is (user_features, ground_truth)."""
+    features allow (as far as gradient boosting can tell). Each pair is (features, ground_truth): the user
+    features, in `traveltide evaluate` with the perk model's counts beside them (ceiling_features)."""
 
     def labelled(pair: tuple[pd.DataFrame, pd.DataFrame]) -> pd.DataFrame:
         features, truth = pair

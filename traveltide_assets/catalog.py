@@ -12,3 +12,6 @@ PERK_LABELS: dict[str, str] = {
 }
 PERKS: tuple[str, ...] = tuple(PERK_LABELS)
 NO_PERK = "none"
+
+# How sure the favourite perk is (thresholds: resources.PerkModelSettings, docs/perk_model.md).
+CONFIDENCE_BANDS: tuple[str, ...] = ("high", "medium", "low")

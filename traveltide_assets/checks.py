@@ -55,6 +55,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("user_features", "features_one_row_per_cohort_user", "user_features.user_id"),
     CheckSpec("user_features", "features_in_range", "user_features"),
     CheckSpec("perk_scores", "scores_finite", "perk_scores.score_*"),
+    CheckSpec("perk_probabilities", "probabilities_sum_to_one", "perk_probabilities.p_*", reads=("perk_evidence",)),
     CheckSpec("perk_assignments", "one_valid_assignment_per_cohort_user", "perk_assignments.user_id"),
 )
 

@@ -147,10 +147,11 @@ def _int_list(text: str) -> list[int]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from traveltide_assets.evaluate import evaluate, format_table, write_json
+    from traveltide_assets.evaluate import CEILING_SEEDS, evaluate, format_table, write_json
 
     mixes = [m.strip() for m in args.mixes.split(",") if m.strip()]
-    rows = evaluate(args.seeds, mixes, args.users, progress=_Stopwatch())
+    ceiling_seeds = tuple(args.ceiling_seeds) if args.ceiling_seeds is not None else CEILING_SEEDS
+    rows = evaluate(args.seeds, mixes, args.users, progress=_Stopwatch(), ceiling_seeds=ceiling_seeds)
     print(format_table(rows))
     if args.json:
         write_json(rows, Path(args.json))
@@ -200,12 +201,39 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.url:
         validate_pg_url(args.url)
         _check_pg_reachable(args.url)
-    result = bench(args.users, url=args.url, progress=_Stopwatch(), repeats=args.repeats or 1)
+    result = bench(
+        args.users, url=args.url, progress=_Stopwatch(), repeats=args.repeats or 1, baseline=not args.no_baseline
+    )
     print(format_result(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({k: result[k] for k in JSON_KEYS}, indent=2) + "\n")
     return 0
+
+
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    """Per-user feature distributions of a source against the real cohort's reference; exit 1 above the bound."""
+    from traveltide_assets.fidelity import ReferenceError, compare, fetch_per_user, format_report, load_reference
+    from traveltide_assets.resources import TravelTideSource
+
+    try:
+        reference = load_reference(Path(args.reference))  # a bad reference fails before the source is read
+    except ReferenceError as exc:
+        raise CliError(str(exc)) from None
+    url = args.url or os.environ.get(SOURCE_URL_ENV)
+    if url:
+        validate_pg_url(url)
+        source = TravelTideSource(postgres_url=url)
+    else:
+        folder = Path(args.source)
+        source = TravelTideSource(embedded_dir=str(folder))
+        if not source._embedded_store_present():
+            raise CliError(f"no embedded store at {folder} (users/sessions/flights/hotels.parquet; see generate)")
+    if url:
+        _check_pg_reachable(url)
+    report = compare(fetch_per_user(source), reference, bound=args.bound)
+    print(format_report(report))
+    return 1 if report.above else 0
 
 
 def _check_pg_reachable(url: str) -> None:
@@ -227,12 +255,16 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from traveltide_assets.synthetic.generate import REAL_USERS  # loads numpy: here, not on importing the CLI
+
     # Sub-commands' parsers are made by the same class, so `traveltide run --bad` is one line too.
     parser = _OneLineParser(prog="traveltide", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="generate a synthetic TravelTide source with planted perk preferences")
-    gen.add_argument("--users", type=_positive_int, default=100_000, help="number of users (real: 1,020,926)")
+    gen.add_argument(
+        "--users", type=_positive_int, default=REAL_USERS, help="number of users (default: the real volume)"
+    )
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument("--mix", default="default", help="perk mix: default, unbalanced, null, or 'perk=share,...'")
     gen.add_argument("--signal", type=_non_negative_float, default=1.0, help="scale of planted perk effects")
@@ -252,8 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--users",
         type=_positive_int,
-        default=100_000,
-        help="users to generate if the embedded store is absent",
+        default=REAL_USERS,
+        help="users to generate if the embedded store is absent (default: the real volume, %(default)s)",
     )
     run.add_argument(
         "--months",
@@ -274,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--mixes", default="default,null,unbalanced", help="comma-separated perk mixes")
     ev.add_argument("--users", type=_positive_int, default=1_020_926, help="users per synthetic source")
     ev.add_argument("--json", help="write the rows as JSON to this path")
+    ev.add_argument(
+        "--ceiling-seeds",
+        type=_int_list,
+        default=None,
+        help="comma-separated seeds the ceiling trains on, never evaluated (default 9001,...,9010)",
+    )
     ev.set_defaults(func=cmd_evaluate)
 
     be = sub.add_parser("bench", help="time the product against the usual pandas approach and the COPY limit")
@@ -284,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeats", type=_positive_int, help="rounds of every contender, interleaved; figures are medians (default 1)"
     )
     be.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the pandas baseline (at several times the real volume it needs more memory than 24 GiB)",
+    )
+    be.add_argument(
         "--curve",
         action="store_true",
         help="instead: run ours at several multiples of --users and write scale_curve.csv/.png/.json",
@@ -291,6 +334,17 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--multipliers", type=_multipliers, help="with --curve: multiples of --users (0.25,0.5,1,2,4)")
     be.add_argument("--out", help="with --curve: folder for scale_curve.csv, .png and .json (default: docs)")
     be.set_defaults(func=cmd_bench)
+
+    fi = sub.add_parser("fidelity", help="per-user behaviour of a source against the real cohort's reference (KS)")
+    fi.add_argument("--reference", required=True, help="reference.json of the real cohort (shared/real-cohort)")
+    fi.add_argument("--url", help="a PostgreSQL source (default: $TRAVELTIDE_SOURCE_URL, else --source)")
+    fi.add_argument(
+        "--source",
+        default=str(default_source_dir()),
+        help="folder of an embedded Parquet store (default: %(default)s)",
+    )
+    fi.add_argument("--bound", type=_non_negative_float, default=0.05, help="largest KS distance accepted per feature")
+    fi.set_defaults(func=cmd_fidelity)
     return parser
 
 

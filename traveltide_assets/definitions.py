@@ -5,9 +5,10 @@ from __future__ import annotations
 from dagster import Definitions, in_process_executor
 
 from traveltide_assets.assets.cohort import session_cohort
-from traveltide_assets.assets.evaluation import perk_accuracy, segment_evidence
+from traveltide_assets.assets.evaluation import perk_accuracy, perk_calibration, segment_evidence
 from traveltide_assets.assets.features import user_features
 from traveltide_assets.assets.perks import perk_assignments, perk_scores_asset, perk_summary, user_segments
+from traveltide_assets.assets.probabilities import assignment_reliability, perk_evidence, perk_probabilities
 from traveltide_assets.assets.raw import raw_assets
 from traveltide_assets.assets.report import executive_summary
 from traveltide_assets.checks import asset_checks
@@ -20,11 +21,15 @@ all_assets = [
     session_cohort,
     user_features,
     perk_scores_asset,
+    perk_evidence,
+    perk_probabilities,
+    assignment_reliability,
     user_segments,
     segment_evidence,
     perk_assignments,
     perk_summary,
     perk_accuracy,
+    perk_calibration,
     executive_summary,
 ]
 

@@ -11,7 +11,10 @@ signals vary independently from customer to customer. The test therefore measure
 * statistic: minus the mean pairwise correlation of the five signals;
 * null reference: each signal permuted independently across customers (same marginals, no dependence), over
   `n_permutations` resamples: effect size (z against the null), one-sided permutation p-value;
-* verdict: `segments_exist` when p < alpha.
+* verdict: `segments_exist` when p < alpha; and what the test could see (traveltide_assets/power.py,
+  docs/segment_power.md): the shift of each perk's fans on their own perk's signal it detects with 80% power at
+  this cohort size, the shift the observed statistic estimates and its upper 95% bound, and in words
+  "segments exist", "evidence of none" (upper bound below a meaningful shift) or "no evidence at this size".
 
 Beside it, as description: k-means cluster quality (silhouette) of the same signals against the permuted
 reference, and cluster stability: mean adjusted Rand index between k-means fits on bootstrap resamples.
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from traveltide_assets.catalog import PERKS
+from traveltide_assets.power import assess_power
 from traveltide_assets.scoring import robust_z
 
 # Behaviour that speaks for one perk only: (feature, weight, log-transform).
@@ -43,6 +47,9 @@ METHOD = (
     "Exclusivity test: minus the mean pairwise correlation of five per-perk affinity signals (normal scores of "
     "behaviour unique to each perk, residualised on family, age, activity and trip length), against independent "
     f"per-column permutations; one-sided permutation p-value, segments_exist when p < {ALPHA}. "
+    "Power: the shift (in SD) of each perk's fans on their own perk's signal, with the cohort's favourite-perk "
+    "shares, detected with 80% power (normal approximation); the observed statistic's estimated shift and its "
+    "upper 95% bound: 'evidence of none' when that bound is below 0.5 SD (docs/segment_power.md). "
     "Descriptive: k-means silhouette vs the permuted reference; stability = mean ARI between bootstrap refits."
 )
 
@@ -63,8 +70,15 @@ class Evidence:
     n_permutations: int
     n_bootstrap: int
     k: int
+    detectable_shift_sd: float  # fans' shift on their own perk's signal detected with `power` (power.py)
+    estimated_shift_sd: float
+    shift_upper_95_sd: float
+    meaningful_shift_sd: float
+    users_for_meaningful_shift: int
+    power: float
+    verdict: str  # "segments exist", "evidence of none" or "no evidence at this size"
 
-    def as_dict(self) -> dict[str, float | int | bool]:
+    def as_dict(self) -> dict[str, float | int | bool | str]:
         return asdict(self)
 
 
@@ -152,8 +166,10 @@ def assess_segments(
     alpha: float = ALPHA,
     seed: int = 0,
     k: int = len(PERKS),
+    shares: np.ndarray | None = None,
 ) -> Evidence:
-    """The verdict and its figures for a (users x perks) signal matrix."""
+    """The verdict and its figures for a (users x perks) signal matrix; `shares`: the segments' shares assumed
+    by the power figures (default equal)."""
     rng = np.random.default_rng(seed)
     observed = exclusivity(signals)
     null = np.array([exclusivity(_permuted(signals, rng)) for _ in range(n_permutations)])
@@ -161,6 +177,7 @@ def assess_segments(
     sd = float(null.std(ddof=1)) or float("nan")
     effect = (observed - float(null.mean())) / sd
     silhouettes = [_silhouette(_permuted(signals, rng), k, seed + i) for i in range(4)]
+    power = assess_power(observed - float(null.mean()), sd, float(p_value), alpha, shares, signals.shape[1])
     return Evidence(
         segments_exist=bool(p_value < alpha),
         p_value=float(p_value),
@@ -176,4 +193,5 @@ def assess_segments(
         n_permutations=n_permutations,
         n_bootstrap=n_bootstrap,
         k=k,
+        **asdict(power),
     )

@@ -65,8 +65,10 @@ def execute(
 
             from traveltide_assets.definitions import defs
             from traveltide_assets.partitions import full_run_tags, range_tags
+            from traveltide_assets.resources import PerkModelSettings
 
             if resources is not None:
+                resources = {"perk_model": PerkModelSettings(), **resources}  # default model settings
                 defs = Definitions(
                     assets=defs.assets,
                     asset_checks=defs.asset_checks,

@@ -24,6 +24,7 @@ from traveltide_assets.run_lock import Held, exclusive
 from traveltide_assets.settings import SOURCE_URL_ENV, data_dir
 from traveltide_assets.source import EmbeddedConnection, PostgresConnection, SourceConnection
 from traveltide_assets.sql_files import read_sql
+from traveltide_assets.synthetic.generate import REAL_USERS
 from traveltide_assets.synthetic.schema import GROUND_TRUTH_FILE, SOURCE_TABLES, TRUTH_PG_SCHEMA
 
 # The asset tables (each has a Parquet export); bookkeeping lives in other schemas.
@@ -78,12 +79,62 @@ class StudySettings(ConfigurableResource):
         return dt.datetime.fromisoformat(self.cohort_start)
 
 
+class PerkModelSettings(ConfigurableResource):
+    """How sure a favourite must be to count as high or medium confidence, and how long the model may fit.
+
+    Bands (docs/perk_model.md): `high` where the favourite's probability is at least `high_confidence`,
+    `medium` from `medium_confidence`, else `low`. With five perks, chance is 0.2."""
+
+    high_confidence: float = Field(default=0.6, description="Probability of the favourite from which it is 'high'.")
+    medium_confidence: float = Field(default=0.4, description="Probability from which it is 'medium'.")
+    max_iterations: int = Field(default=500, description="Iterations of the model's optimiser.")
+    tolerance: float = Field(default=1e-9, description="Relative change of the likelihood at which a fit stops.")
+
+    @field_validator("high_confidence", "medium_confidence")
+    @classmethod
+    def _probability(cls, value: float, info: Any) -> float:
+        if not 0.2 < value < 1:
+            raise ValueError(f"{info.field_name} must be above 0.2 (chance with five perks) and below 1, got {value}")
+        return value
+
+    @field_validator("medium_confidence")
+    @classmethod
+    def _ordered(cls, value: float, info: Any) -> float:
+        high = info.data.get("high_confidence")
+        if high is not None and value >= high:
+            raise ValueError(f"medium_confidence ({value}) must be below high_confidence ({high})")
+        return value
+
+    @field_validator("max_iterations")
+    @classmethod
+    def _iterations(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"max_iterations must be at least 1, got {value}")
+        return value
+
+    @field_validator("tolerance")
+    @classmethod
+    def _tolerance(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError(f"tolerance must be between 0 and 1, got {value}")
+        return value
+
+    def band(self, probability: Any) -> Any:
+        """'high' / 'medium' / 'low' for an array of favourite probabilities."""
+        import numpy as np
+
+        p = np.asarray(probability, dtype=float)
+        return np.where(p >= self.high_confidence, "high", np.where(p >= self.medium_confidence, "medium", "low"))
+
+
 class TravelTideSource(ConfigurableResource):
     """Where raw rows come from: a PostgreSQL URL when configured, else the embedded Parquet store."""
 
     postgres_url: str | None = Field(default=None, description="postgresql://... of the TravelTide database")
     embedded_dir: str = Field(default="data/source", description="Folder of the embedded synthetic source")
-    embedded_users: int = Field(default=100_000, description="Users to generate when the embedded store is absent")
+    embedded_users: int = Field(
+        default=REAL_USERS, description="Users to generate when the embedded store is absent (the real volume)"
+    )
     embedded_seed: int = 7
 
     @property
@@ -317,4 +368,5 @@ def build_resources(resolve_env: bool = False) -> dict[str, Any]:
         ),
         "warehouse": Warehouse.in_folder(root),
         "study": StudySettings(),
+        "perk_model": PerkModelSettings(),
     }

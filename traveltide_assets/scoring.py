@@ -8,6 +8,7 @@ Missing drivers (e.g. bags for a user who never flew) count as typical (z = 0).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,25 +79,31 @@ def perk_scores(features: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def assign_perks(scores: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
-    """Favourite perk (highest score), its score, the runner-up, the margin and a one-line reason."""
-    columns = [f"score_{p}" for p in PERKS]
-    matrix = scores[columns].to_numpy()
+def assign_perks(
+    probabilities: pd.DataFrame, scores: pd.DataFrame, features: pd.DataFrame, bands: Callable[[np.ndarray], np.ndarray]
+) -> pd.DataFrame:
+    """Favourite perk (the most probable), its probability, the runner-up and theirs, a confidence band, the
+    favourite's affinity score and a one-line reason. The three frames hold the same users in the same order."""
+    matrix = probabilities[[f"p_{p}" for p in PERKS]].to_numpy()
     order = np.argsort(-matrix, axis=1, kind="stable")
     rows = np.arange(matrix.shape[0])
     best, second = order[:, 0], order[:, 1]
     perks = np.array(PERKS, dtype=object)
+    score_matrix = scores[[f"score_{p}" for p in PERKS]].to_numpy()
     out = pd.DataFrame(
         {
-            "user_id": scores["user_id"].to_numpy(),
+            "user_id": probabilities["user_id"].to_numpy(),
             "favourite_perk": perks[best],
             "favourite_perk_label": [PERK_LABELS[p] for p in perks[best]],
-            "score": matrix[rows, best],
+            "probability": matrix[rows, best],
             "runner_up_perk": perks[second],
-            "runner_up_score": matrix[rows, second],
+            "runner_up_probability": matrix[rows, second],
+            "confidence": bands(matrix[rows, best]),
+            "score": score_matrix[rows, best],
+            "runner_up_score": score_matrix[rows, second],
         }
     )
-    out["margin"] = out["score"] - out["runner_up_score"]
+    out["margin"] = out["probability"] - out["runner_up_probability"]
     out["reason"] = _reasons(out["favourite_perk"].to_numpy(), features)
     return out
 

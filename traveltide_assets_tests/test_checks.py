@@ -50,6 +50,8 @@ BREAKS: dict[str, str] = {
     + FIRST.format(key="user_id", table="user_features"),
     "scores_finite": "UPDATE perk_scores SET score_free_hotel_meal = 'nan'::double WHERE user_id = "
     + FIRST.format(key="user_id", table="perk_scores"),
+    "probabilities_sum_to_one": "UPDATE perk_probabilities SET p_free_hotel_meal = p_free_hotel_meal + 0.5 "
+    "WHERE user_id = " + FIRST.format(key="user_id", table="perk_probabilities"),
     "one_valid_assignment_per_cohort_user": "UPDATE perk_assignments SET favourite_perk = 'free_spa' WHERE user_id = "
     + FIRST.format(key="user_id", table="perk_assignments"),
 }

@@ -34,7 +34,7 @@ def test_definitions_hold_the_whole_lineage_schedule_and_checks() -> None:
         "perk_summary",
     } <= keys
     assert repo.get_schedule_def("daily_refresh").cron_schedule == "0 4 * * *"
-    assert len(list(repo.asset_graph.asset_check_keys)) == 18
+    assert len(list(repo.asset_graph.asset_check_keys)) == 19
 
 
 def test_workspace_yaml_validates_with_the_dagster_cli() -> None:

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from traveltide_assets.accuracy import accuracy_report, ceiling_accuracy
+from traveltide_assets.accuracy import accuracy_report, ceiling_accuracy, ceiling_features
 from traveltide_assets.catalog import PERKS
 from traveltide_assets.evaluate import JSON_KEYS
 from traveltide_assets.evidence import assess_segments, stability_ari
-from traveltide_assets.resources import TravelTideSource, Warehouse
+from traveltide_assets.resources import PerkModelSettings, TravelTideSource, Warehouse
 from traveltide_assets.scoring import PERK_DRIVERS, assign_perks, perk_scores
-from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
+from traveltide_assets.synthetic.generate import REAL_USERS, GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE, write_parquet_store
 from traveltide_assets_tests.pipeline_harness import run_graph
 
@@ -40,6 +40,8 @@ def test_clear_exclusive_clusters_are_found() -> None:
     assert evidence.effect_size > 5
     assert evidence.silhouette > evidence.silhouette_null_mean
     assert evidence.stability_ari > 0.5
+    assert evidence.verdict == "segments exist" and evidence.estimated_shift_sd > 2
+    assert evidence.shift_upper_95_sd > evidence.estimated_shift_sd > evidence.detectable_shift_sd
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -50,6 +52,26 @@ def test_one_gaussian_blob_has_no_segments(seed: int) -> None:
     evidence = assess_segments(blob, n_permutations=199, n_bootstrap=3, seed=seed)
     assert not evidence.segments_exist
     assert evidence.p_value > 0.05
+    # Positively correlated signals: no exclusivity at all, so 0.5 SD segments are ruled out at 3,000 customers.
+    assert evidence.verdict == "evidence of none" and evidence.shift_upper_95_sd < 0.5
+    assert evidence.estimated_shift_sd == 0.0 and 0.6 < evidence.detectable_shift_sd < 0.85
+
+
+def test_independent_signals_at_a_small_cohort_are_no_evidence_at_this_size() -> None:
+    noise = np.random.default_rng(9).standard_normal((600, len(PERKS)))
+    evidence = assess_segments(noise, n_permutations=199, n_bootstrap=2, seed=9)
+    assert evidence.verdict == "no evidence at this size" and not evidence.segments_exist
+    assert evidence.detectable_shift_sd > 1.0 and evidence.shift_upper_95_sd > 0.5
+
+
+def test_the_quick_start_defaults_are_the_real_volume() -> None:
+    """The embedded default and both --users defaults are the real volume (tests pass small sizes explicitly)."""
+    from traveltide_assets.cli import build_parser
+
+    assert TravelTideSource().embedded_users == REAL_USERS
+    parser = build_parser()
+    assert parser.parse_args(["run"]).users == REAL_USERS
+    assert parser.parse_args(["generate"]).users == REAL_USERS
 
 
 def test_stability_is_low_for_noise_and_high_for_separated_groups() -> None:
@@ -82,9 +104,14 @@ def test_a_standout_driver_makes_its_perk_the_favourite(feature: str, perk: str)
     features = _features_with_one_standout(feature)
     scores = perk_scores(features)
     assert np.allclose(scores.drop(columns="user_id").mean(), 0, atol=1e-9)
-    assigned = assign_perks(scores, features).iloc[0]
+    # The probabilities here follow the scores (softmax), so that the reason of the favourite is what is tested.
+    matrix = np.exp(scores[[f"score_{p}" for p in PERKS]].to_numpy())
+    probabilities = pd.DataFrame(matrix / matrix.sum(axis=1, keepdims=True), columns=[f"p_{p}" for p in PERKS])
+    probabilities.insert(0, "user_id", scores["user_id"])
+    assigned = assign_perks(probabilities, scores, features, PerkModelSettings().band).iloc[0]
     assert assigned["favourite_perk"] == perk
     assert assigned["margin"] > 0 and assigned["runner_up_perk"] != perk
+    assert assigned["confidence"] in ("high", "medium", "low")
     assert "cohort median" in assigned["reason"]
 
 
@@ -126,26 +153,96 @@ def test_truth_does_not_leak_into_features_scores_or_clusters(tmp_path: Path) ->
     without = run_graph(TravelTideSource(embedded_dir=str(source_dir)), Warehouse.in_folder(tmp_path / "b"))
     assert with_truth.success and without.success
     materialised = {e.asset_key.to_user_string() for e in without.get_asset_materialization_events()}
-    assert "perk_accuracy" not in materialised
+    # The truth is read by perk_accuracy and perk_calibration alone: without it neither is materialised (and the
+    # report still is), and every other table is identical with and without it.
+    assert "perk_accuracy" not in materialised and "perk_calibration" not in materialised
+    assert "executive_summary" in materialised
+    assert {"perk_accuracy", "perk_calibration"} <= {
+        e.asset_key.to_user_string() for e in with_truth.get_asset_materialization_events()
+    }
     assert (tmp_path / "a" / "parquet" / "perk_accuracy.parquet").is_file()
+    assert (tmp_path / "a" / "parquet" / "perk_calibration.parquet").is_file()
+    assert not (tmp_path / "b" / "parquet" / "perk_calibration.parquet").exists()
+    exports = {p.name for p in (tmp_path / "a" / "parquet").iterdir()}
+    assert exports - {p.name for p in (tmp_path / "b" / "parquet").iterdir()} == {
+        "perk_accuracy.parquet",
+        "perk_calibration.parquet",
+    }
     for name in ("session_cohort", "user_features", "perk_scores", "user_segments", "segment_evidence",
-                 "perk_assignments", "perk_summary"):  # fmt: skip
+                 "perk_assignments", "perk_summary", "perk_evidence", "perk_probabilities",
+                 "assignment_reliability", "user_segment_profiles"):  # fmt: skip
         pd.testing.assert_frame_equal(_table(tmp_path / "a", name), _table(tmp_path / "b", name), obj=name)
+    _check_calibration_table(tmp_path / "a")
+
+
+def _check_calibration_table(folder: Path) -> None:
+    """perk_calibration: ten equal deciles of rising probability, the three bands and all, agreeing with
+    perk_assignments and the planted truth."""
+    table = _table(folder, "perk_calibration")
+    assert list(table.columns) == [
+        "kind", "bin", "users", "share", "mean_probability", "accuracy", "ece", "brier", "top_quintile_accuracy",
+    ]  # fmt: skip
+    assert table["kind"].tolist() == ["decile"] * 10 + ["band"] * 3 + ["all"]
+    assert table["bin"].tolist() == [str(d) for d in range(1, 11)] + ["high", "medium", "low", "all"]
+    deciles, bands = table[table["kind"] == "decile"], table[table["kind"] == "band"]
+    overall = table[table["kind"] == "all"].iloc[0]
+    assigned = _table(folder, "perk_assignments")
+    accuracy = _table(folder, "perk_accuracy").set_index("perk").loc["all"]
+    assert overall["users"] == accuracy["support"] == deciles["users"].sum() == bands["users"].sum()
+    assert overall["accuracy"] == pytest.approx(accuracy["precision"])  # the 'all' row's precision is accuracy
+    assert deciles["mean_probability"].is_monotonic_increasing
+    assert deciles["users"].max() - deciles["users"].min() <= 1
+    if overall["users"] == len(assigned):  # every customer has a planted favourite
+        assert overall["mean_probability"] == pytest.approx(assigned["probability"].mean())
+    assert 0 <= overall["ece"] <= 1 and 0 <= overall["brier"] <= 2 and 0 <= overall["top_quintile_accuracy"] <= 1
+    assert table.loc[table["kind"] != "all", ["ece", "brier", "top_quintile_accuracy"]].isna().all().all()
+    shares = assigned["confidence"].value_counts(normalize=True)
+    for band in bands.itertuples():
+        assert band.share == pytest.approx(shares.get(band.bin, 0.0))
 
 
 def test_evaluate_command_writes_every_key(tmp_path: Path) -> None:
+    # A tiny volume, one seed and one ceiling seed instead of CEILING_SEEDS' ten, to stay near half a minute.
     out = tmp_path / "eval.json"
     done = subprocess.run(
-        [sys.executable, "-m", "traveltide_assets.cli", "evaluate", "--seeds", "1,2", "--mixes", "default,null",
-         "--users", "25000", "--json", str(out)],
+        [sys.executable, "-m", "traveltide_assets.cli", "evaluate", "--seeds", "1", "--mixes", "default,null",
+         "--users", "20000", "--ceiling-seeds", "9001", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     rows = json.loads(out.read_text())
-    assert len(rows) == 4
+    assert len(rows) == 2
     assert all(list(r) == list(JSON_KEYS) for r in rows)
     default = [r for r in rows if r["mix"] == "default"]
     null = [r for r in rows if r["mix"] == "null"]
     assert all(0 <= r["accuracy"] <= 1 and r["ceiling_accuracy"] is not None for r in default)
-    assert all(r["accuracy"] is None and r["ceiling_accuracy"] is None for r in null)
-    assert "segments_exist" in done.stdout.splitlines()[-1] or "segments_exist" in done.stdout
+    assert all(0 <= r["ece"] <= 1 and 0 <= r["brier"] <= 2 and 0 <= r["top_quintile_accuracy"] <= 1 for r in default)
+    assert all(r["accuracy"] is None and r["ceiling_accuracy"] is None and r["ece"] is None for r in null)
+    # Split-half reliability needs no truth: every row has it.
+    for r in rows:
+        assert -1 <= r["split_half_kappa"] <= 1
+        assert 0 <= r["observed_agreement"] <= 1 and 0 <= r["predicted_agreement"] <= 1
+    # Only the default mix trained a ceiling (null has no planted favourites), on the ceiling seed given.
+    assert "default ceiling seed 9001" in done.stderr + done.stdout
+    assert "null ceiling seed" not in done.stderr + done.stdout
+    assert "segments_exist" in done.stdout
+    assert "ECE" in done.stdout and "kappa" in done.stdout and "split_half_kappa" in done.stdout
+
+
+def test_evaluated_seeds_cannot_train_the_ceiling() -> None:
+    from traveltide_assets.evaluate import CEILING_SEEDS, evaluate
+
+    assert len(CEILING_SEEDS) >= 10 and len(set(CEILING_SEEDS)) == len(CEILING_SEEDS)
+    with pytest.raises(ValueError, match=r"seed\(s\) 9003 train the ceiling"):
+        evaluate([1, 9003], ["default"], users=1_000)
+    with pytest.raises(ValueError, match="at least one training seed"):
+        evaluate([1], ["default"], users=1_000, ceiling_seeds=())
+
+
+def test_ceiling_features_add_the_model_counts() -> None:
+    features = pd.DataFrame({"user_id": [2, 1], "bookings": [3, 4], "gender": ["F", "M"]})
+    counts = pd.DataFrame({"user_id": [1, 2], "bookings": [4, 3], "checked_bags": [1, 0]})
+    joined = ceiling_features(features, counts)
+    assert joined["user_id"].tolist() == [2, 1]
+    assert joined[["evidence_bookings", "evidence_checked_bags"]].to_numpy().tolist() == [[3.0, 0.0], [4.0, 1.0]]
+    assert joined["evidence_checked_bags"].dtype == float

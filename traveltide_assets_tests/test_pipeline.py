@@ -40,10 +40,10 @@ def test_graph_succeeds_with_every_check_passing(pg_run: tuple[ExecuteInProcessR
     result, _ = pg_run
     assert result.success
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    # perk_accuracy too: the synthetic source has a planted truth; the report is a file, not a table.
-    assert materialised == {*ASSET_TABLES, "perk_accuracy", "executive_summary"}
+    # perk_accuracy and perk_calibration too: the synthetic source has a planted truth; the report is a file.
+    assert materialised == {*ASSET_TABLES, "perk_accuracy", "perk_calibration", "executive_summary"}
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 18
+    assert len(checks) == 19
     assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
 
 
@@ -89,12 +89,15 @@ def test_parquet_exports_match_the_warehouse_in_every_reader(
         assert list(by_pandas.columns) == columns and len(by_pandas) == rows, table
         assert by_duckdb == rows, table
     assignments = pl.read_parquet(warehouse.parquet_path("perk_assignments"))
-    assert assignments.columns[:8] == [
+    assert assignments.columns[:11] == [
         "user_id",
         "favourite_perk",
         "favourite_perk_label",
-        "score",
+        "probability",
         "runner_up_perk",
+        "runner_up_probability",
+        "confidence",
+        "score",
         "runner_up_score",
         "margin",
         "reason",

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import duckdb
+import psycopg
 import pytest
+from dagster import ExecuteInProcessResult
 
+from traveltide_assets.assets.report import synthetic_source
+from traveltide_assets.local_postgres import LocalPostgres
+from traveltide_assets.report.html import SYNTHETIC_BANNER
 from traveltide_assets.resources import TravelTideSource, Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
-from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE, write_parquet_store
+from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE, load_postgres, write_parquet_store
 from traveltide_assets_tests.pipeline_harness import run_graph
 
 SECTIONS = (
     "Do customer groups with distinct perk affinities exist?",
     "Favourite perks",
+    "How far to trust a customer's perk",
     "Segments",
     "Example customers and why",
     "Accuracy against the planted truth",
@@ -30,8 +38,21 @@ def source_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_report_is_complete_and_self_contained(source_dir: Path, tmp_path: Path) -> None:
-    result = run_graph(TravelTideSource(embedded_dir=str(source_dir)), Warehouse.in_folder(tmp_path))
+@pytest.fixture(scope="module")
+def planted_run(source_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[ExecuteInProcessResult, Path]:
+    folder = tmp_path_factory.mktemp("planted_run")
+    return run_graph(TravelTideSource(embedded_dir=str(source_dir)), Warehouse.in_folder(folder)), folder
+
+
+def _report_metadata(result: ExecuteInProcessResult) -> dict:
+    event = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "executive_summary"
+    )
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_report_is_complete_and_self_contained(planted_run: tuple[ExecuteInProcessResult, Path]) -> None:
+    result, tmp_path = planted_run
     assert result.success
     page = (tmp_path / "report" / "executive_summary.html").read_text()
     for heading in SECTIONS:
@@ -51,19 +72,104 @@ def test_report_is_complete_and_self_contained(source_dir: Path, tmp_path: Path)
         e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "executive_summary"
     )
     charts = [k for k in event.materialization.metadata if k.startswith("chart/")]
-    assert len(charts) == 4
+    assert len(charts) == 5  # the four charts and, with a planted truth, the calibration chart
     for key in charts:
         assert event.materialization.metadata[key].value.startswith("![")
         assert "](data:image/svg+xml;base64," in event.materialization.metadata[key].value
 
 
-def test_report_without_truth_says_accuracy_is_not_measured(source_dir: Path, tmp_path: Path) -> None:
+def test_trust_section_reads_reliability_bands_and_calibration(
+    planted_run: tuple[ExecuteInProcessResult, Path],
+) -> None:
+    result, folder = planted_run
+    page = (folder / "report" / "executive_summary.html").read_text()
+    metadata = _report_metadata(result)
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+        reliability = con.sql("SELECT * FROM assignment_reliability WHERE perk = 'all'").df().iloc[0]
+        calibration = con.sql("SELECT * FROM perk_calibration").df()
+        bands = con.sql("SELECT confidence, count(*) / sum(count(*)) OVER () AS share FROM perk_assignments GROUP BY 1")
+        shares = dict(bands.fetchall())
+    assert "Asked twice" in page and f"Cohen&#x27;s kappa {reliability['kappa']:.2f}" in page
+    assert f"for {reliability['observed_agreement']:.0%} of customers" in page
+    assert f"probabilities predicted {reliability['predicted_agreement']:.0%}" in page
+    assert "probability of the favourite at least 0.60" in page and "below 0.40" in page
+    assert metadata["split_half_kappa"] == pytest.approx(reliability["kappa"])
+    assert metadata["split_half_predicted_agreement"] == pytest.approx(reliability["predicted_agreement"])
+    assert metadata["confidence_thresholds"] == {"high": 0.6, "medium": 0.4}
+    assert metadata["confidence_shares"] == pytest.approx(
+        {b: round(shares.get(b, 0.0), 4) for b in ("high", "medium", "low")}
+    )
+    # The calibration figures are perk_calibration's (the report does not read the truth for them).
+    overall = calibration[calibration["kind"] == "all"].iloc[0]
+    for key in ("ece", "brier", "top_quintile_accuracy"):
+        assert metadata[key] == pytest.approx(overall[key])
+    assert f"expected calibration error <b>{overall['ece']:.3f}</b>" in page
+    band_rows = calibration[calibration["kind"] == "band"].set_index("bin")["accuracy"]
+    assert metadata["band_accuracy"] == pytest.approx({b: round(a, 4) for b, a in band_rows.dropna().items()})
+    chart = ET.fromstring((folder / "report" / "calibration.svg").read_text(encoding="utf-8"))
+    assert chart.tag == "{http://www.w3.org/2000/svg}svg"
+    assert metadata["chart/Calibration"].startswith("![Calibration](data:image/svg+xml;base64,")
+    assert page.count("<svg") >= 5
+
+
+def test_synthetic_banner_comes_first(planted_run: tuple[ExecuteInProcessResult, Path]) -> None:
+    result, folder = planted_run
+    page = (folder / "report" / "executive_summary.html").read_text()
+    banner = page.index("Synthetic data: these customers were generated by the synthetic TravelTide source")
+    assert banner < page.index("<h1>")
+    assert SYNTHETIC_BANNER.replace("'", "&#x27;") in page
+    assert _report_metadata(result)["synthetic_source"] is True
+
+
+def test_report_without_truth_says_accuracy_is_not_measured(
+    source_dir: Path, planted_run: tuple[ExecuteInProcessResult, Path], tmp_path: Path
+) -> None:
     copy = tmp_path / "source"
     copy.mkdir()
     for path in source_dir.glob("*.parquet"):
         if path.name != GROUND_TRUTH_FILE:
             (copy / path.name).write_bytes(path.read_bytes())
-    result = run_graph(TravelTideSource(embedded_dir=str(copy)), Warehouse.in_folder(tmp_path))
+    # The warehouse of the planted run: its calibration table, export and chart must not outlive the truth.
+    warehouse_dir = tmp_path / "warehouse"
+    shutil.copytree(planted_run[1], warehouse_dir, ignore=shutil.ignore_patterns("*.lock"))
+    assert (warehouse_dir / "parquet" / "perk_calibration.parquet").is_file()
+    result = run_graph(TravelTideSource(embedded_dir=str(copy)), Warehouse.in_folder(warehouse_dir))
     assert result.success
-    page = (tmp_path / "report" / "executive_summary.html").read_text()
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "executive_summary" in materialised  # runs although perk_calibration is not materialised
+    assert "perk_calibration" not in materialised and "perk_accuracy" not in materialised
+    assert not (warehouse_dir / "parquet" / "perk_calibration.parquet").exists()
+    assert not (warehouse_dir / "report" / "calibration.svg").exists()
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "perk_calibration" not in tables
+    page = (warehouse_dir / "report" / "executive_summary.html").read_text()
     assert "accuracy is not measured" in page
+    assert "can only be measured on planted data" in page and "Asked twice" in page
+    metadata = _report_metadata(result)
+    assert "ece" not in metadata and "chart/Calibration" not in metadata and "split_half_kappa" in metadata
+    assert metadata["synthetic_source"] is True  # the embedded store is the synthetic source, truth or not
+
+
+class _WithoutTruth:
+    """The tables of a synthetic source loaded as a real database would be: without a planted truth."""
+
+    ground_truth = None
+
+    def __init__(self, tables: dict) -> None:
+        self._tables = tables
+
+    def source_tables(self) -> dict:
+        return self._tables
+
+
+def test_synthetic_source_is_told_without_reading_the_truth(postgres: LocalPostgres, tmp_path: Path) -> None:
+    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE report_synthetic")
+    url = postgres.url_for("report_synthetic")
+    generated = generate_source(GeneratorConfig(users=2_000, seed=3))
+    load_postgres(generated, url)
+    assert synthetic_source(TravelTideSource(postgres_url=url))
+    load_postgres(_WithoutTruth(generated.source_tables()), url)  # drops the truth table, as for real rows
+    assert not synthetic_source(TravelTideSource(postgres_url=url))
+    assert synthetic_source(TravelTideSource(embedded_dir=str(tmp_path)))  # the embedded store is synthetic

@@ -11,8 +11,12 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from traveltide_assets.accuracy import accuracy_report
 from traveltide_assets.assets.features import user_features
 from traveltide_assets.assets.perks import perk_assignments, read_table
+from traveltide_assets.assets.probabilities import perk_probabilities
+from traveltide_assets.calibration import calibration_report
 from traveltide_assets.evidence import METHOD, affinity_signals, assess_segments
+from traveltide_assets.power import verdict_sentence
 from traveltide_assets.publish import publish_arrow
+from traveltide_assets.report import charts
 from traveltide_assets.resources import TravelTideSource, Warehouse
 
 EVIDENCE_SEED = 2023
@@ -23,21 +27,36 @@ EVIDENCE_SEED = 2023
     deps=[user_features],
     kinds={"duckdb", "parquet", "scipy"},
     description="Do distinct perk-affinity segments exist? Exclusivity test against a permutation null, "
-    "with effect size, p-value, verdict, cluster quality and stability (traveltide_assets/evidence.py).",
+    "with effect size, p-value, the shift it can detect at this cohort size, the shift it estimates, the verdict "
+    "in words, cluster quality and stability (traveltide_assets/evidence.py, power.py).",
 )
 def segment_evidence(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     features = read_table(warehouse, "user_features")
-    evidence = assess_segments(affinity_signals(features, np.random.default_rng(EVIDENCE_SEED)), seed=EVIDENCE_SEED)
-    row = pd.DataFrame([{**evidence.as_dict(), "method": METHOD}])
+    # The power figures assume five segments of equal size: the test stays apart from the perk model, and
+    # unequal shares move the detectable shift by a few hundredths of an SD (docs/segment_power.md).
+    signals = affinity_signals(features, np.random.default_rng(EVIDENCE_SEED))
+    evidence = assess_segments(signals, seed=EVIDENCE_SEED)
+    sentence = verdict_sentence(evidence.as_dict())
+    row = pd.DataFrame([{**evidence.as_dict(), "verdict_sentence": sentence, "method": METHOD}])
     with warehouse.connect() as con:
         metadata = publish_arrow(con, warehouse, "segment_evidence", pa.Table.from_pandas(row, preserve_index=False))
-    verdict = "segments exist" if evidence.segments_exist else "no evidence of segments"
-    context.log.info(f"{verdict}: p={evidence.p_value:.4f}, effect size {evidence.effect_size:.2f}")
+    context.log.info(
+        f"{evidence.verdict}: p={evidence.p_value:.4f}, effect size {evidence.effect_size:.2f}, detectable shift "
+        f"{evidence.detectable_shift_sd:.2f} SD, estimated {evidence.estimated_shift_sd:.2f} SD "
+        f"(upper 95% {evidence.shift_upper_95_sd:.2f})"
+    )
     metadata.update(
         {
             "segments_exist": MetadataValue.bool(evidence.segments_exist),
+            "verdict": MetadataValue.text(evidence.verdict),
+            "verdict_sentence": MetadataValue.text(sentence),
             "p_value": MetadataValue.float(evidence.p_value),
             "effect_size": MetadataValue.float(evidence.effect_size),
+            "detectable_shift_sd": MetadataValue.float(evidence.detectable_shift_sd),
+            "estimated_shift_sd": MetadataValue.float(evidence.estimated_shift_sd),
+            "shift_upper_95_sd": MetadataValue.float(evidence.shift_upper_95_sd),
+            "meaningful_shift_sd": MetadataValue.float(evidence.meaningful_shift_sd),
+            "users_for_meaningful_shift": MetadataValue.int(evidence.users_for_meaningful_shift),
             "stability_ari": MetadataValue.float(evidence.stability_ari),
             "silhouette": MetadataValue.float(evidence.silhouette),
             "silhouette_null_mean": MetadataValue.float(evidence.silhouette_null_mean),
@@ -88,6 +107,63 @@ def perk_accuracy(context: AssetExecutionContext, source: TravelTideSource, ware
             "users": MetadataValue.int(report["users"]),
             "confusion_matrix": MetadataValue.md("rows = planted truth\n\n" + confusion.to_markdown()),
             "report": MetadataValue.json(json.loads(json.dumps(report))),
+        }
+    )
+    yield MaterializeResult(metadata=metadata)
+
+
+def _drop_stale(context: AssetExecutionContext, warehouse: Warehouse, table: str) -> None:
+    """No truth: the asset is not materialised, and nothing stale from an earlier synthetic run is left."""
+    with warehouse.connect() as con:
+        con.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
+    Path(warehouse.parquet_path(table)).unlink(missing_ok=True)
+    context.log.info(f"no ground truth with planted perks in the source: {table} not materialised")
+
+
+@asset(
+    group_name="evaluation",
+    deps=[perk_assignments, perk_probabilities],
+    output_required=False,
+    kinds={"duckdb", "parquet", "scikitlearn"},
+    description="Calibration of the favourite's probability against the synthetic ground truth: accuracy per "
+    "decile of the probability (kind 'decile') and per confidence band ('band'), and for all ('all', with the "
+    "expected calibration error, the multi-class Brier score and the accuracy of the most confident fifth); "
+    "materialised only when the source has a planted truth (traveltide_assets/calibration.py).",
+)
+def perk_calibration(context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse):
+    truth = source.ground_truth()
+    report = (
+        calibration_report(
+            read_table(warehouse, "perk_assignments"), read_table(warehouse, "perk_probabilities"), truth.to_pandas()
+        )
+        if truth is not None
+        else None
+    )
+    if report is None:
+        _drop_stale(context, warehouse, "perk_calibration")
+        return
+    table = report["table"]
+    with warehouse.connect() as con:
+        metadata = publish_arrow(con, warehouse, "perk_calibration", pa.Table.from_pandas(table, preserve_index=False))
+    context.log.info(
+        f"ECE {report['ece']:.3f}, Brier {report['brier']:.3f}, top-quintile accuracy "
+        f"{report['top_quintile_accuracy']:.3f} over {report['users']:,} customers"
+    )
+    deciles = table[table["kind"] == "decile"]
+    metadata.update(
+        {
+            "users": MetadataValue.int(int(report["users"])),
+            "accuracy": MetadataValue.float(float(report["accuracy"])),
+            "mean_probability": MetadataValue.float(float(report["mean_probability"])),
+            "ece": MetadataValue.float(float(report["ece"])),
+            "brier": MetadataValue.float(float(report["brier"])),
+            "top_quintile_accuracy": MetadataValue.float(float(report["top_quintile_accuracy"])),
+            "band_accuracy": MetadataValue.json(report["band_accuracy"]),
+            "band_share": MetadataValue.json({b: round(s, 4) for b, s in report["band_share"].items()}),
+            "table": MetadataValue.md(
+                table.drop(columns=["ece", "brier", "top_quintile_accuracy"]).round(4).to_markdown(index=False)
+            ),
+            "chart": MetadataValue.md(charts.svg_markdown("Calibration", charts.calibration_chart(deciles))),
         }
     )
     yield MaterializeResult(metadata=metadata)

@@ -5,10 +5,11 @@ import pyarrow as pa
 from dagster import MaterializeResult, MetadataValue, asset
 
 from traveltide_assets.assets.features import user_features
-from traveltide_assets.catalog import PERKS
+from traveltide_assets.assets.probabilities import perk_probabilities
+from traveltide_assets.catalog import CONFIDENCE_BANDS, PERKS
 from traveltide_assets.publish import publish_arrow, publish_query
 from traveltide_assets.report import charts
-from traveltide_assets.resources import Warehouse
+from traveltide_assets.resources import PerkModelSettings, Warehouse
 from traveltide_assets.scoring import DRIVER_FEATURES, PERK_DRIVERS, assign_perks, perk_scores
 from traveltide_assets.segmentation import segment, standardised_drivers
 from traveltide_assets.sql_files import read_sql
@@ -81,22 +82,29 @@ def user_segments(warehouse: Warehouse) -> MaterializeResult:
 
 @asset(
     group_name="assignments",
-    deps=[perk_scores_asset, user_segments, user_features],
+    deps=[perk_probabilities, perk_scores_asset, user_segments, user_features],
     kinds={"duckdb", "parquet", "pandas"},
-    description="Per cohort user: favourite perk, its score, the runner-up, the margin and a short reason.",
+    description="Per cohort user: the favourite perk (the most probable), its probability, the runner-up and "
+    "its probability, a confidence band (high / medium / low), the favourite's affinity score and a short reason.",
 )
-def perk_assignments(warehouse: Warehouse) -> MaterializeResult:
+def perk_assignments(warehouse: Warehouse, perk_model: PerkModelSettings) -> MaterializeResult:
     features = read_table(warehouse, "user_features")
     scores = read_table(warehouse, "perk_scores")
     segments = read_table(warehouse, "user_segments")
-    assigned = assign_perks(scores, features).merge(segments, on="user_id", how="left")
+    probabilities = read_table(warehouse, "perk_probabilities")
+    assigned = assign_perks(probabilities, scores, features, perk_model.band).merge(segments, on="user_id", how="left")
     with warehouse.connect() as con:
         metadata = publish_arrow(
             con, warehouse, "perk_assignments", pa.Table.from_pandas(assigned, preserve_index=False)
         )
     shares = assigned["favourite_perk"].value_counts(normalize=True).reindex(list(PERKS), fill_value=0.0)
     metadata["perk_shares"] = MetadataValue.json({p: round(float(s), 4) for p, s in shares.items()})
-    metadata["median_margin"] = MetadataValue.float(float(assigned["margin"].median()))
+    bands = assigned["confidence"].value_counts(normalize=True).reindex(list(CONFIDENCE_BANDS), fill_value=0.0)
+    metadata["confidence_shares"] = MetadataValue.json({b: round(float(s), 4) for b, s in bands.items()})
+    metadata["confidence_thresholds"] = MetadataValue.json(
+        {"high": perk_model.high_confidence, "medium": perk_model.medium_confidence}
+    )
+    metadata["mean_probability"] = MetadataValue.float(float(assigned["probability"].mean()))
     metadata["chart"] = MetadataValue.md(charts.svg_markdown("Favourite perk", charts.perk_distribution(assigned)))
     return MaterializeResult(metadata=metadata)
 

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import psycopg
 
+from traveltide_assets.bench.model_fit import time_model_fits
 from traveltide_assets.cohort_extract import ExtractPlan, cohort_members, members_query, users_query
 from traveltide_assets.duck import registered, run
 from traveltide_assets.local_postgres import LocalPostgres
@@ -30,7 +31,7 @@ from traveltide_assets.synthetic.load import load_postgres
 
 JSON_KEYS = (
     "users", "sessions", "ours_s", "pandas_s", "copy_s", "extract_s", "ours_peak_rss_mib", "pandas_peak_rss_mib",
-    "speedup_vs_pandas", "extract_vs_copy",
+    "speedup_vs_pandas", "extract_vs_copy", "model_fit_s", "reliability_s",
 )  # fmt: skip
 
 Progress = Callable[[str], None]
@@ -149,13 +150,20 @@ def cpu_steal_share() -> Callable[[], float | None]:
 
 
 def bench(
-    users: int, url: str | None = None, seed: int = 7, progress: Progress | None = None, repeats: int = 1
+    users: int,
+    url: str | None = None,
+    seed: int = 7,
+    progress: Progress | None = None,
+    repeats: int = 1,
+    baseline: bool = True,
 ) -> dict[str, Any]:
     """Time the contenders on one generated source. With `repeats` > 1 every contender runs that many rounds,
     interleaved (copy, extract, ours, refresh, pandas; again), and each figure is the median of its rounds, so that
     a slow spell of a shared machine falls on every contender alike."""
     say = progress or (lambda _m: None)
-    times: dict[str, list[float]] = {k: [] for k in ("copy", "extract", "ours", "refresh", "pandas")}
+    times: dict[str, list[float]] = {
+        k: [] for k in ("copy", "extract", "ours", "refresh", "pandas", "model_fit", "reliability")
+    }
     rss: dict[str, list[float]] = {"ours": [], "pandas": []}
     with _postgres(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
         workdir = Path(tmp)
@@ -181,28 +189,36 @@ def bench(
             rss["ours"].append(peak)
             say(f"refresh: one month ({month}) into the warehouse that run left, then everything downstream{of}")
             times["refresh"].append(measure_process("ours", target, ours, months=f"{month}..{month}")[0])
+            say(f"model: the perk model fitted on that warehouse's evidence, once whole and once per half{of}")
+            fits = time_model_fits(ours / "warehouse.duckdb")
+            times["model_fit"].append(fits["fit_s"])
+            times["reliability"].append(fits["reliability_s"])
             shutil.rmtree(ours, ignore_errors=True)
+            if not baseline:  # at several times the real volume the baseline needs more memory than the machine
+                continue
             say(f"pandas: read_sql of whole tables, merges, groupbys, k-means, own process{of}")
             seconds, peak, _ = measure_process("pandas", target, workdir / "pandas")
             times["pandas"].append(seconds)
             rss["pandas"].append(peak)
         steal_share = steal()
-    mid = {k: statistics.median(v) for k, v in times.items()}
+    mid = {k: statistics.median(v) if v else float("nan") for k, v in times.items()}
     return {
         "users": users,
         "sessions": sessions,
         "ours_s": round(mid["ours"], 3),
-        "pandas_s": round(mid["pandas"], 3),
+        "pandas_s": round(mid["pandas"], 3) if baseline else None,
         "copy_s": round(mid["copy"], 3),
         "extract_s": round(mid["extract"], 3),
         "ours_peak_rss_mib": round(max(rss["ours"]), 1),
-        "pandas_peak_rss_mib": round(max(rss["pandas"]), 1),
-        "speedup_vs_pandas": round(mid["pandas"] / mid["ours"], 2),
+        "pandas_peak_rss_mib": round(max(rss["pandas"]), 1) if rss["pandas"] else None,
+        "speedup_vs_pandas": round(mid["pandas"] / mid["ours"], 2) if baseline else None,
         "extract_vs_copy": round(mid["extract"] / mid["copy"], 2),
         # Beside the JSON keys (the table prints them): a daily refresh of one month after that full run, every
         # round's figures, and the CPU steal while the contenders ran.
         "refresh_month": month,
         "refresh_month_s": round(mid["refresh"], 3),
+        "model_fit_s": round(mid["model_fit"], 3),
+        "reliability_s": round(mid["reliability"], 3),
         "rounds": {k: [round(t, 2) for t in v] for k, v in times.items()},
         "cpu_steal": None if steal_share is None else round(steal_share, 3),
     }
@@ -227,11 +243,15 @@ def format_result(result: dict[str, Any]) -> str:
         ),
         (
             "pandas baseline",
-            f"{result['pandas_s']:.1f} s, peak RSS {result['pandas_peak_rss_mib']:,.0f} MiB{spread('pandas')}",
+            f"{result['pandas_s']:.1f} s, peak RSS {result['pandas_peak_rss_mib']:,.0f} MiB{spread('pandas')}"
+            if result["pandas_s"] is not None
+            else "not run (--no-baseline)",
         ),
+        ("model fit (perk_probabilities)", f"{result['model_fit_s']:.2f} s{spread('model_fit')}"),
+        ("reliability (two half fits)", f"{result['reliability_s']:.2f} s{spread('reliability')}"),
         ("copy (COPY TO STDOUT, the limit)", f"{result['copy_s']:.2f} s{spread('copy')}"),
         ("extract (ours, same rows)", f"{result['extract_s']:.2f} s{spread('extract')}"),
-        ("speedup vs pandas", f"{result['speedup_vs_pandas']:.1f}x"),
+        ("speedup vs pandas", f"{result['speedup_vs_pandas']:.1f}x" if result["speedup_vs_pandas"] else "-"),
         ("extract / copy", f"{result['extract_vs_copy']:.2f}"),
     ]
     if result.get("cpu_steal") is not None:

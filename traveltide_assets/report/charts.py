@@ -3,6 +3,7 @@
 Drawn with the small writer in traveltide_assets.report.svg (no plotting library: importing and running one
 cost about a second of every pipeline run). The same SVG sits inline in the HTML report, in a .svg file beside
 it, and base64-encoded in markdown for the Dagster UI (svg_markdown).
+The calibration chart (drawn only for a source with a planted truth) is matplotlib's SVG.
 """
 
 from __future__ import annotations
@@ -201,3 +202,49 @@ def cluster_projection(x: np.ndarray, favourite: np.ndarray, seed: int = 0) -> s
         c.close("g")
     legend(c, right + 20, top + 8, list(zip(labels, (COLOURS[p] for p in PERKS), strict=True)), mark="dot")
     return c.render()
+
+
+def _matplotlib_svg(figure: object) -> str:
+    """A matplotlib figure as standalone SVG text without the XML prolog (so it can sit inline in HTML too),
+    byte-identical for the same figure (fixed ids, no date)."""
+    import io
+
+    from matplotlib import rc_context
+
+    buffer = io.StringIO()
+    with rc_context({"svg.hashsalt": "traveltide", "svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")  # type: ignore[attr-defined]
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def calibration_chart(deciles: pd.DataFrame, chance: float = 1 / len(PERKS)) -> str:
+    """Predicted probability of the favourite against the share of customers whose favourite is the planted
+    one, per decile of the prediction, with the diagonal of perfect calibration (matplotlib, drawn only for
+    sources with a planted truth)."""
+    # Imported here: only a source with a planted truth draws this chart (the import costs about a second).
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 4.6))
+    ax = figure.subplots()
+    ax.plot([0, 1], [0, 1], linestyle="--", color="#999999", linewidth=1, label="perfectly calibrated")
+    ax.axhline(chance, linestyle=":", color="#bbbbbb", linewidth=1, label=f"chance ({chance:.0%})")
+    if len(deciles):
+        ax.plot(
+            deciles["mean_probability"],
+            deciles["accuracy"],
+            marker="o",
+            color=COLOURS[PERKS[0]],
+            linewidth=1.5,
+            label="deciles of customers",
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("predicted probability of the favourite perk (decile mean)")
+    ax.set_ylabel("share whose favourite is the planted one")
+    ax.set_title("Calibration: predicted against observed")
+    ax.grid(color="#eeeeee", linewidth=0.8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper left", frameon=False, fontsize=9)
+    return _matplotlib_svg(figure)

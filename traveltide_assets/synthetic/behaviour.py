@@ -18,6 +18,17 @@ from traveltide_assets.synthetic.columns import expit
 # The share each perk has under the default mix, used to centre the effects.
 _DEFAULT_SHARE = 1.0 / len(PERKS)
 
+# Log-sd of a user's own pace (session length and clicks): small, the real cohort's per-user average minutes lie
+# close together (10% and 90% at 1.3 and 3 min); most of the spread is from session to session (trips.py).
+BROWSE_PACE_SPREAD = 0.12
+# A user's typical stay (median nights), log-sd 0.3 between users; trips.py spreads single stays around it.
+NIGHTS_MEDIAN = 2.7
+# Checked bags per flight: users close to a typical number (log-sd 0.15), the planted free_checked_bag effect
+# makes most of the spread. Real cohort: 0.59 bags a flight; 20% of its flying customers never check a bag, 24%
+# check exactly one a flight.
+BAGS_MEDIAN = 0.47
+BAGS_SPREAD = 0.15
+
 
 @dataclass(frozen=True)
 class PerkEffects:
@@ -52,7 +63,7 @@ class UserBehaviour:
     nights_median: np.ndarray
     bundle_nights_mult: np.ndarray
     extra_rooms: np.ndarray  # Poisson mean of rooms beyond the first
-    extra_seats: np.ndarray  # Poisson mean of seats beyond the first
+    company_p: np.ndarray  # chance a flight is booked for more than one seat
 
 
 def draw_behaviour(
@@ -75,26 +86,31 @@ def draw_behaviour(
     meal, night = fan("free_hotel_meal"), fan("free_hotel_night_with_flight")
     family = married.astype(np.float64) * 0.5 + has_children.astype(np.float64)
 
-    # Bookings split 70% bundle, 14.5% flight only, 15.3% hotel only in the real data.
+    # Bookings split 70% bundle, 14.5% flight only, 15.3% hotel only in the real data; the real cohort books
+    # fewer flights alone (75% bundle, 11% flight only, 15% hotel only): flight-only re-centred by -0.25.
     type_logits = np.column_stack(
         [
             0.55 * z[:, 0] + s * effects.bundle_logit * night,
-            np.log(326_558 / 1_574_480) + 0.55 * z[:, 1] + s * effects.flight_only_logit * bag,
+            np.log(326_558 / 1_574_480) - 0.25 + 0.55 * z[:, 1] + s * effects.flight_only_logit * bag,
             np.log(344_137 / 1_574_480) + 0.55 * z[:, 2] + s * effects.hotel_only_logit * meal,
         ]
     )
     return UserBehaviour(
-        bags_mean=np.exp(np.log(0.43) + 0.45 * z[:, 3] + s * effects.bags_log * bag + 0.12 * family),
+        bags_mean=np.exp(np.log(BAGS_MEDIAN) + BAGS_SPREAD * z[:, 3] + s * effects.bags_log * bag + 0.12 * family),
         type_logits=type_logits,
-        cancel_p=expit(-2.45 + 0.5 * z[:, 4] + s * effects.cancel_logit * cancel),
+        # Re-centred (was -2.45) for the heavy-user damping in trips.py: 1.6% of the whole base's sessions cancel.
+        cancel_p=expit(-2.2 + 0.5 * z[:, 4] + s * effects.cancel_logit * cancel),
         lead_days_median=np.exp(np.log(9.0) + 0.45 * z[:, 5] + s * effects.lead_log * cancel),
         discount_book_log=0.25 + 0.35 * z[:, 6] + s * effects.discount_book_log * disc,
-        browse_mult=np.exp(0.25 * z[:, 7] + s * effects.browse_log * disc),
+        browse_mult=np.exp(BROWSE_PACE_SPREAD * z[:, 7] + s * effects.browse_log * disc),
         discount_seen_mult=np.exp(s * effects.discount_seen_log * disc),
-        price_mult=np.exp(0.12 * z[:, 8] + s * effects.fare_log * disc),
-        hotel_price_mult=np.exp(0.2 * z[:, 9] + s * effects.hotel_price_log * meal + 0.5 * s * effects.fare_log * disc),
-        nights_median=np.exp(np.log(3.0) + 0.3 * rng.standard_normal(n)),
+        # Little spread of fares between users (real cohort: $0.080-0.099 per seat, leg and km, 5%-95%) or of
+        # room prices (per-user average price 10%-90%: $100-262 real).
+        price_mult=np.exp(0.05 * z[:, 8] + s * effects.fare_log * disc),
+        hotel_price_mult=np.exp(0.1 * z[:, 9] + s * effects.hotel_price_log * meal + 0.5 * s * effects.fare_log * disc),
+        nights_median=np.exp(np.log(NIGHTS_MEDIAN) + 0.3 * rng.standard_normal(n)),
         bundle_nights_mult=np.exp(s * effects.bundle_nights_log * night),
         extra_rooms=np.clip(0.15 + 0.12 * has_children + s * effects.meal_rooms * meal, 0.0, None),
-        extra_seats=0.09 + 0.16 * married + 0.24 * has_children,
+        # Real cohort: 14% of flights carry more than one seat (mean 1.19 seats); families more often.
+        company_p=0.06 + 0.11 * married + 0.15 * has_children,
     )

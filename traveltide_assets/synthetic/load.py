@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import psycopg
 import pyarrow as pa
@@ -23,6 +24,15 @@ _COPY_BATCH_ROWS = 250_000
 Progress = Callable[[str], None]
 
 
+class SourceTables(Protocol):
+    """What load_postgres reads: the four source tables and, for a synthetic source, its planted truth."""
+
+    def source_tables(self) -> dict[str, pa.Table]: ...
+
+    @property
+    def ground_truth(self) -> pa.Table | None: ...
+
+
 def write_parquet_table(table: pa.Table, path: Path) -> None:
     """Write atomically: a reader sees the old file or the new one, never a partial one."""
     with replacing(path) as staged:
@@ -38,17 +48,24 @@ def write_parquet_store(source: SyntheticSource, folder: Path, progress: Progres
     write_parquet_table(source.ground_truth, folder / GROUND_TRUTH_FILE)
 
 
-def load_postgres(source: SyntheticSource, url: str, progress: Progress | None = None) -> None:
+def load_postgres(source: SourceTables, url: str, progress: Progress | None = None) -> None:
     """Create each table with the real types and key, COPY its rows in, one transaction per table.
 
-    Re-loading replaces the tables; a failure rolls back that table and leaves the previous one.
+    Re-loading replaces the tables; a failure rolls back that table and leaves the previous one. A source
+    without a truth (real rows) gets no truth table, and a truth left by an earlier synthetic load is dropped,
+    as a real database has none.
     """
     say = progress or (lambda _msg: None)
     ddl = sql_statements(DDL_FILE)
     tables = {f"public.{name}": t for name, t in source.source_tables().items()}
-    tables[f"{TRUTH_PG_SCHEMA}.ground_truth"] = source.ground_truth
+    truth = f"{TRUTH_PG_SCHEMA}.ground_truth"
+    if source.ground_truth is not None:
+        tables[truth] = source.ground_truth
     with psycopg.connect(url) as conn:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {TRUTH_PG_SCHEMA}")
+        if source.ground_truth is None:
+            conn.execute(f"DROP TABLE IF EXISTS {truth}")
+        else:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {TRUTH_PG_SCHEMA}")
         conn.commit()
         for qualified, table in tables.items():
             say(f"loading {qualified} ({table.num_rows:,} rows) into {redact(url)}")

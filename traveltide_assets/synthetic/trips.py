@@ -2,7 +2,10 @@
 
 Real figures these draws are tuned to (shared/traveltide-schema.md): 42% of non-cancellation sessions
 book (70% flight + hotel, 14.5% flight only, 15.3% hotel only); 1.7% of sessions cancel an earlier
-booking; flight discounts are offered in ~17% and hotel discounts in ~12.5% of sessions.
+booking; flight discounts are offered in ~17% and hotel discounts in ~12.5% of sessions. The shapes (session
+length, clicks, discount sizes, bags, fares, stays) follow the real study cohort's rows, per user
+(shared/real-cohort; `traveltide fidelity` measures the fit); where the cohort and the whole base differ, the
+comments say which figure a parameter follows.
 """
 
 from __future__ import annotations
@@ -31,8 +34,58 @@ BUNDLE, FLIGHT_ONLY, HOTEL_ONLY = 0, 1, 2
 FLIGHT_DISCOUNT_RATE = 0.17
 HOTEL_DISCOUNT_RATE = 0.125
 BOOKING_RATE = 0.475  # before the heavy-user damping below; overall rate lands near the real 42%
+# Heavy users book a smaller share of their sessions: logit - BOOKING_DAMPING * log(sessions / 5.3). Real cohort
+# (8-12 sessions): 33% of its sessions book; per user a logit-sd of BOOKING_SPREAD_LOGIT (real: 13.5% of the
+# cohort's customers book no flight in the window, 24% book one in four sessions or fewer).
+BOOKING_DAMPING = 1.0
+BOOKING_SPREAD_LOGIT = 0.55
 MAX_CLICKS = 2_421
 MAX_SESSION_MINUTES = 120.0
+
+# Session length, log-normal: median minutes of a session that books nothing and its log-sd beside the user's
+# pace (behaviour.BROWSE_PACE_SPREAD). Real cohort: median 0.98 min, log-sd 0.82 in all; the median here is a
+# little higher so that the cohort's per-user average minutes (real mean 2.88) and clicks (17.7) fit.
+BROWSE_MINUTES = 1.04
+BROWSE_SPREAD = 0.81
+# Booking sessions by kind (bundle, flight only, hotel only): real cohort medians 2.85, 1.92 and 1.90 min,
+# log-sd 0.45 in all.
+BOOKING_MINUTES = (2.95, 2.0, 2.0)
+BOOKING_SPREAD = 0.45
+SECONDS_PER_CLICK = 7.5  # real cohort: 7.48 s a click on average
+CLICK_PACE_SPREAD = 0.03  # log-sd of the seconds per click (real: 0.031)
+# Cancellation sessions: clicks uniform below 200 or exactly 200 (41%); 120 clicks or more are recorded at the
+# 120-minute cap (real: 59% of the cohort's cancellations at the cap). The real cohort's other cancellations
+# mostly have no session_end at all (NULL, 36% of them), a quirk shared/traveltide-schema.md does not list and
+# the source does not reproduce: here they last as long as their clicks take at the usual pace.
+CANCEL_MAX_CLICKS = 200
+CANCEL_CLICKS_AT_CAP = 0.41
+CANCEL_CAPPED_FROM_CLICKS = 120
+# Heavy users cancel a smaller share of their bookings: the cancellation probability is scaled by
+# (sessions / 5.3) ** -CANCEL_DAMPING, with behaviour.cancel_p re-centred so that the whole base keeps its 1.7%
+# of sessions; the real cohort (8-12 sessions) cancels in 1.2% of its sessions.
+CANCEL_DAMPING = 0.9
+
+# Discount amounts in steps of 0.05: one step with the first probability, else 1 + a geometric number of steps.
+# Real cohort: flight 0.05 22%, 0.10 31%, then falling by ~0.58 a step (mean 0.142); hotel 0.05 31%, 0.10 37%,
+# falling by ~0.47 (mean 0.112); both medians 0.10 as in the whole base.
+FLIGHT_DISCOUNT_STEPS = (0.22, 0.42)
+HOTEL_DISCOUNT_STEPS = (0.31, 0.55)
+
+# USD per seat, leg and km: real cohort median 0.089; a little less fits the cohort's per-user average fares
+# better (their median 390), at a whole-base median fare of ~365 (real 396).
+FARE_PER_KM = 0.087
+# Log-sd per trip, beside the user's behaviour.price_mult: the real cohort's fare per seat, leg and km varies
+# little (5% and 95% at $0.080 and $0.099).
+FARE_SPREAD = 0.04
+# Nights of one stay: log-normal around the user's median (behaviour.NIGHTS_MEDIAN), log-sd 0.8 (0.85 with the
+# users' spread). Real cohort: 22% one night, 13% eight or more; median 2-3 (whole base: 3).
+NIGHTS_SPREAD = 0.8
+# Destinations are drawn by popularity, less often the farther they are: the real cohort flies 95% of its trips
+# under 4,000 km and 2.5% beyond 5,000 km (the popularity table alone: 84% and 12%).
+FAR_KM = (4_000.0, 5_000.0)
+FAR_ACCEPT = (0.45, 0.3)  # chance a drawn destination is kept between and beyond those distances
+COMPANY_EXTRA_SEATS = 0.3  # Poisson mean of seats beyond the second on flights with company
+HOTEL_PRICE_MEDIAN = 145.0  # USD per room and night before brand tier and abroad mark-up (real median 148)
 
 # Data-quality quirks, as rates per row of the table they live in.
 QUIRK_BAD_HOTEL_DATES = 0.012  # check-out on or before check-in, nights 0..-2
@@ -41,6 +94,7 @@ QUIRK_ONE_WAY = 0.047  # return_flight_booked false, return_time NULL
 QUIRK_ZERO_SEATS = 117 / 1_901_038
 QUIRK_ZERO_ROOMS = 1e-4
 QUIRK_ZERO_FARE = 1.5e-4
+QUIRK_RUNAWAY_CLICKS = 2e-5  # sessions with 300-2,421 clicks
 
 
 @dataclass(frozen=True)
@@ -67,14 +121,14 @@ def draw_bookings(
     # Discounts offered, and their amounts in steps of 0.05 (median 0.10).
     flight_disc = rng.random(n_sessions) < FLIGHT_DISCOUNT_RATE * b.discount_seen_mult[u]
     hotel_disc = rng.random(n_sessions) < HOTEL_DISCOUNT_RATE * b.discount_seen_mult[u]
-    flight_amount = 0.05 * np.minimum(rng.geometric(0.42, n_sessions), 17)
-    hotel_amount = 0.05 * np.minimum(rng.geometric(0.42, n_sessions), 13)
+    flight_amount = 0.05 * np.minimum(_discount_steps(rng, n_sessions, *FLIGHT_DISCOUNT_STEPS), 17)
+    hotel_amount = 0.05 * np.minimum(_discount_steps(rng, n_sessions, *HOTEL_DISCOUNT_STEPS), 13)
 
     # Booking: heavy browsers convert a smaller share of their sessions (the cohort books in ~1/3).
     sessions_per_user = np.bincount(u)
     offered = (flight_disc | hotel_disc).astype(np.float64)
-    user_logit = np.log(BOOKING_RATE / (1 - BOOKING_RATE)) - 0.8 * np.log(sessions_per_user / 5.3)
-    user_logit += 0.35 * rng.standard_normal(sessions_per_user.size)
+    user_logit = np.log(BOOKING_RATE / (1 - BOOKING_RATE)) - BOOKING_DAMPING * np.log(sessions_per_user / 5.3)
+    user_logit += BOOKING_SPREAD_LOGIT * rng.standard_normal(sessions_per_user.size)
     book_logit = user_logit[u] + b.discount_book_log[u] * (offered - 0.27)
     booked = rng.random(n_sessions) < expit(book_logit)
 
@@ -82,9 +136,13 @@ def draw_bookings(
     bu = u[bi]
     kind = np.argmax(b.type_logits[bu] + rng.gumbel(size=(bi.size, 3)), axis=1)
 
-    # Session length (minutes) and clicks; booking sessions take longer.
-    minutes = np.exp(np.log(0.98 * b.browse_mult[u]) + 0.8 * rng.standard_normal(n_sessions))
-    minutes[bi] *= 2.2
+    # Session length (minutes): log-normal, booking sessions longer and less varied (real cohort: medians 0.98
+    # and 2.7 min, log-sd 0.82 and 0.45 including the users' own pace).
+    median_minutes = np.full(n_sessions, BROWSE_MINUTES)
+    median_minutes[bi] = np.asarray(BOOKING_MINUTES)[kind]
+    spread = np.full(n_sessions, BROWSE_SPREAD)
+    spread[bi] = BOOKING_SPREAD
+    minutes = median_minutes * b.browse_mult[u] * np.exp(spread * rng.standard_normal(n_sessions))
     minutes = np.clip(minutes, 1 / 60, MAX_SESSION_MINUTES)
 
     trip = _draw_trips(
@@ -100,13 +158,23 @@ def draw_bookings(
     # Cancellation: the user's next session, if it books nothing, becomes the cancellation of this trip,
     # re-timed to fall between the booking and the departure, and before the data end: the real sessions stop
     # on their last day, so a trip departing later was cancelled by then or not (yet) at all.
-    cancel = _draw_cancellations(rng, bi, u, booked, behaviour, trip.leave_time, session_start, minutes)
+    # Heavy users cancel a smaller share of their bookings (CANCEL_DAMPING).
+    cancel_p = behaviour.cancel_p * (sessions_per_user / 5.3) ** -CANCEL_DAMPING
+    cancel = _draw_cancellations(rng, bi, u, booked, cancel_p, trip.leave_time, session_start, minutes)
     cancelled_by, cancel_session = cancel
     deadline = np.minimum(trip.leave_time[cancelled_by], data_end)
     gap = deadline - (session_start[bi[cancelled_by]] + US_PER_HOUR)
     offset = (rng.random(gap.size) * np.maximum(gap, 0)).astype(np.int64)
-    capped = rng.random(cancel_session.size) < 0.55
-    cancel_minutes = np.where(capped, MAX_SESSION_MINUTES, rng.uniform(25, MAX_SESSION_MINUTES, gap.size))
+    # A cancellation takes up to 200 clicks, 41% of them exactly 200 (real cohort); past 120 clicks the session
+    # is recorded at the 120-minute cap (59% of cancellations), shorter ones at the usual pace of clicking.
+    cancel_clicks = np.where(
+        rng.random(gap.size) < CANCEL_CLICKS_AT_CAP, CANCEL_MAX_CLICKS, rng.integers(0, CANCEL_MAX_CLICKS, gap.size)
+    )
+    cancel_minutes = np.where(
+        cancel_clicks >= CANCEL_CAPPED_FROM_CLICKS,
+        MAX_SESSION_MINUTES,
+        np.maximum(cancel_clicks, 1) * SECONDS_PER_CLICK / 60,
+    )
     # Booked in the data's last hour: no room for a cancellation, the session stays an ordinary one. (Filtered
     # after the draws, so that every later draw, and with it the rest of the data, is what it was.)
     keep = gap > 0
@@ -115,8 +183,15 @@ def draw_bookings(
     start[cancel_session] = session_start[bi[cancelled_by]] + US_PER_HOUR + offset[keep]
     minutes[cancel_session] = cancel_minutes[keep]
 
-    seconds_per_click = np.exp(np.log(6.0) + 0.35 * rng.standard_normal(n_sessions))
-    clicks = np.minimum(np.round(minutes * 60 / seconds_per_click), MAX_CLICKS).astype(np.int32)
+    # Clicks follow the session length closely: 7.5 s a click, log-sd 0.03 (real cohort, correlation 0.998).
+    seconds_per_click = np.exp(np.log(SECONDS_PER_CLICK) + CLICK_PACE_SPREAD * rng.standard_normal(n_sessions))
+    clicks = np.round(minutes * 60 / seconds_per_click)
+    clicks[cancel_session] = cancel_clicks[keep]
+    # Rare runaway sessions (bots, stuck pages) with hundreds to thousands of clicks: the whole base's outliers up
+    # to 2,421; none among the real cohort's 49,211 sessions, so they are rare.
+    runaway = rng.random(n_sessions) < QUIRK_RUNAWAY_CLICKS
+    clicks[runaway] = rng.integers(300, MAX_CLICKS + 1, runaway.sum())
+    clicks = np.minimum(clicks, MAX_CLICKS).astype(np.int32)
     end = start + np.round(minutes * US_PER_MINUTE).astype(np.int64)
 
     trip_ids = prefixed_ids(rng, bu)
@@ -194,7 +269,7 @@ def _draw_trips(
     b: UserBehaviour,
 ) -> _Trips:
     n = bu.size
-    dest = _draw_destinations(rng, ref, ref.home.city[home[bu]])
+    dest = _draw_destinations(rng, ref, home[bu])
     km = haversine_km(
         ref.home.lat[home[bu]], ref.home.lon[home[bu]], ref.destinations.lat[dest], ref.destinations.lon[dest]
     )
@@ -209,7 +284,7 @@ def _draw_trips(
 
     # Stay length: a few nights (median 3), bundles with a flight a little longer for some, rare long stays.
     median_nights = b.nights_median[bu] * np.where(kind == BUNDLE, b.bundle_nights_mult[bu], 1.0)
-    true_nights = np.maximum(1, np.round(np.exp(np.log(median_nights) + 0.6 * rng.standard_normal(n))))
+    true_nights = np.maximum(1, np.round(np.exp(np.log(median_nights) + NIGHTS_SPREAD * rng.standard_normal(n))))
     long_stay = rng.random(n) < 0.004
     true_nights[long_stay] = rng.integers(14, 108, long_stay.sum())
     true_nights = true_nights.astype(np.int64)
@@ -237,23 +312,30 @@ def _draw_trips(
     ret = return_day + rng.integers(12 * 60, 23 * 60, n) * US_PER_MINUTE
     has_return = rng.random(n) >= QUIRK_ONE_WAY
 
-    family = b.extra_seats[bu]
-    seats = 1 + rng.poisson(family)
+    # Seats: one, or with company 2 + Poisson(0.3) (real cohort: 86% one seat; of the rest 74% two, 19% three).
+    with_company = rng.random(n) < b.company_p[bu]
+    seats = 1 + with_company * (1 + rng.poisson(COMPANY_EXTRA_SEATS, n))
     group = rng.random(n) < 0.0015
     seats[group] = rng.integers(4, 13, group.sum())
     seats = np.minimum(seats, 12)
     seats[rng.random(n) < QUIRK_ZERO_SEATS] = 0
-    bag_mean = b.bags_mean[bu] * np.maximum(seats, 1) ** 0.6 * (1 + 0.04 * (np.minimum(true_nights, 20) - 3))
-    bags = np.minimum(rng.poisson(np.clip(bag_mean, 0, None)), 13)
+    # More seats, more bags, but less than in proportion (real cohort: 0.55 bags with one seat, 0.67 with two,
+    # 0.84 with three); longer stays a little more.
+    bag_mean = b.bags_mean[bu] * np.maximum(seats, 1) ** 0.3 * (1 + 0.015 * (np.minimum(true_nights, 20) - 3))
+    # Bags: the expected number rounded up or down at random (mean kept, little spread): real flights carry
+    # 0 (48%) or 1 (47%) bags, rarely more, unlike a Poisson count.
+    bags = np.minimum(np.floor(np.clip(bag_mean, 0, None) + rng.random(n)).astype(np.int64), 13)
 
-    per_seat = (38.0 + 0.072 * km) * np.exp(0.4 * rng.standard_normal(n)) * b.price_mult[bu]
-    fare = per_seat * np.where(has_return, 1.85, 1.0) * np.maximum(seats, 1)
+    # Fare: proportional to the distance, per seat and per leg (real cohort: $0.089 per km, a return flight twice
+    # a single).
+    per_leg = FARE_PER_KM * km * np.exp(FARE_SPREAD * rng.standard_normal(n)) * b.price_mult[bu]
+    fare = per_leg * np.where(has_return, 2.0, 1.0) * np.maximum(seats, 1)
     fare[rng.random(n) < QUIRK_ZERO_FARE] = 0.0
 
     brand = rng.choice(ref.brand_label.size, size=n, p=ref.brand_weight)
     abroad = ref.destinations.country[dest] != ref.home.country[home[bu]]
     room_price = (
-        142.0
+        HOTEL_PRICE_MEDIAN
         * ref.brand_price_tier[brand]
         * b.hotel_price_mult[bu]
         * np.where(abroad, 1.15, 1.0)
@@ -280,14 +362,28 @@ def _draw_trips(
     )
 
 
-def _draw_destinations(rng: np.random.Generator, ref: Reference, home_city: np.ndarray) -> np.ndarray:
-    """Destinations by popularity, never the traveller's own city."""
-    dest = rng.choice(ref.destinations.iata.size, size=home_city.size, p=ref.destinations.weight)
-    for _ in range(20):
-        same = np.flatnonzero(ref.destinations.city[dest] == home_city)
-        if same.size == 0:
+def _discount_steps(rng: np.random.Generator, n: int, single: float, p: float) -> np.ndarray:
+    """Discount sizes in steps of 0.05: 1 step with probability `single`, else 1 + Geometric(p) steps (mode 2)."""
+    return np.where(rng.random(n) < single, 1, 1 + rng.geometric(p, n))
+
+
+def _draw_destinations(rng: np.random.Generator, ref: Reference, home: np.ndarray) -> np.ndarray:
+    """Destinations by popularity, far ones kept less often (FAR_KM, FAR_ACCEPT), never the traveller's own city.
+
+    Rejection sampling: a rejected draw is drawn again, so the kept ones follow popularity x acceptance.
+    """
+    dest = np.zeros(home.size, dtype=np.int64)
+    todo = np.arange(home.size)
+    for _ in range(30):
+        drawn = rng.choice(ref.destinations.iata.size, size=todo.size, p=ref.destinations.weight)
+        h = home[todo]
+        km = haversine_km(ref.home.lat[h], ref.home.lon[h], ref.destinations.lat[drawn], ref.destinations.lon[drawn])
+        accept = np.where(km > FAR_KM[1], FAR_ACCEPT[1], np.where(km > FAR_KM[0], FAR_ACCEPT[0], 1.0))
+        keep = (rng.random(todo.size) < accept) & (ref.destinations.city[drawn] != ref.home.city[h])
+        dest[todo] = drawn
+        todo = todo[~keep]
+        if todo.size == 0:
             break
-        dest[same] = rng.choice(ref.destinations.iata.size, size=same.size, p=ref.destinations.weight)
     return dest
 
 
@@ -296,18 +392,19 @@ def _draw_cancellations(
     bi: np.ndarray,
     u: np.ndarray,
     booked: np.ndarray,
-    b: UserBehaviour,
+    cancel_p: np.ndarray,
     leave_time: np.ndarray,
     session_start: np.ndarray,
     minutes: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(booking index, session index) pairs: which bookings are cancelled and by which session."""
+    """(booking index, session index) pairs: which bookings are cancelled and by which session; `cancel_p` is
+    each user's probability that a booking is cancelled."""
     nxt = bi + 1
     has_next = nxt < u.size
     nxt = np.where(has_next, nxt, bi)
     booking_end = session_start[bi] + (minutes[bi] * US_PER_MINUTE).astype(np.int64)
     eligible = has_next & (u[nxt] == u[bi]) & ~booked[nxt] & (leave_time - booking_end > 3 * US_PER_HOUR)
-    wants = rng.random(bi.size) < b.cancel_p[u[bi]]
+    wants = rng.random(bi.size) < cancel_p[u[bi]]
     which = np.flatnonzero(eligible & wants)
     return which, nxt[which]
 
