@@ -47,8 +47,8 @@ METHOD = (
     "Exclusivity test: minus the mean pairwise correlation of five per-perk affinity signals (normal scores of "
     "behaviour unique to each perk, residualised on family, age, activity and trip length), against independent "
     f"per-column permutations; one-sided permutation p-value, segments_exist when p < {ALPHA}. "
-    "Power: the shift (in SD) of each perk's fans on their own perk's signal, with the cohort's favourite-perk "
-    "shares, detected with 80% power (normal approximation); the observed statistic's estimated shift and its "
+    "Power: the shift (in SD) of each perk's fans on their own perk's signal, with five segments of equal size, "
+    "detected with 80% power (normal approximation); the observed statistic's estimated shift and its "
     "upper 95% bound: 'evidence of none' when that bound is below 0.5 SD (docs/segment_power.md). "
     "Descriptive: k-means silhouette vs the permuted reference; stability = mean ARI between bootstrap refits."
 )

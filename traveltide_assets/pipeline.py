@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
+import re
 import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -129,8 +130,20 @@ def failure_message(result: ExecuteInProcessResult) -> str:
         error = getattr(event.event_specific_data, "error", None)
         if error is not None:
             cause = error.cause.message.strip() if error.cause else ""
-            return f"the run failed: {cause or error.message.strip()}".splitlines()[0]
+            return f"the run failed: {_readable(cause or error.message)}"
     return "the run failed"
+
+
+# A resource's settings refused by its validator: pydantic's message spreads the reason over several lines.
+_SETTING_REFUSED = re.compile(r"validation error for (\w+)\n\w+\n\s+Value error, ([^\[\n]+)")
+
+
+def _readable(message: str) -> str:
+    """The first line of an error, or for refused settings the validator's own sentence."""
+    refused = _SETTING_REFUSED.search(message)
+    if refused:
+        return f"invalid {refused.group(1)}: {refused.group(2).strip()}"
+    return (message.strip().splitlines() or ["unknown error"])[0]
 
 
 def run_pipeline(

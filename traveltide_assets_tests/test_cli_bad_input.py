@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInvalidConfigError
 
-from traveltide_assets.pipeline import execute
+from traveltide_assets.pipeline import execute, failure_message
 from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
 from traveltide_assets_tests.cli_process import cli_env, run_cli
 
@@ -95,3 +95,28 @@ def test_run_configuration_rejects_unknown_and_mistyped_settings(tmp_path: Path)
         with pytest.raises(DagsterInvalidConfigError) as raised:
             execute(run_config={"resources": {"study": {"config": config}}}, resources=resources)
         assert "study" in str(raised.value) and next(iter(config)) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"high_confidence": 1.5}, "high_confidence must be above 0.2 (chance with five perks) and below 1, got 1.5"),
+        ({"high_confidence": 0.5, "medium_confidence": 0.6}, "medium_confidence (0.6) must be below high_confidence"),
+        ({"max_iterations": 0}, "max_iterations must be at least 1, got 0"),
+    ],
+)
+def test_run_configuration_rejects_bad_perk_model_settings(
+    config: dict[str, object], message: str, tmp_path: Path
+) -> None:
+    """Band thresholds and model options are validated when the run starts: one message, nothing written."""
+    resources = {
+        "source": TravelTideSource(embedded_dir=str(tmp_path / "no-source")),
+        "warehouse": Warehouse.in_folder(tmp_path / "data"),
+        "study": StudySettings(),
+    }
+    result = execute(run_config={"resources": {"perk_model": {"config": config}}}, resources=resources)
+    assert not result.success
+    assert not result.get_asset_materialization_events()
+    assert message in failure_message(result).splitlines()[0]
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists()
+    assert not (tmp_path / "no-source").exists()

@@ -72,7 +72,7 @@ def test_cli_run_with_postgres_run_storage(postgres: LocalPostgres, tmp_path: Pa
     )
     assert done.returncode == 0, done.stderr[-3000:]
     # perk_accuracy too (synthetic truth); the session months from 2023-01 through the source's newest, 2023-07
-    assert "materialised 13 assets (7 session months), 18 checks passed" in done.stdout
+    assert "materialised 17 assets (7 session months), 19 checks passed" in done.stdout
     assert (tmp_path / "data" / "parquet" / "perk_assignments.parquet").is_file()
     with psycopg.connect(postgres.url_for("dagster_storage")) as conn:
         statuses = conn.execute("SELECT status FROM runs").fetchall()

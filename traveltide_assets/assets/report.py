@@ -90,11 +90,11 @@ def _trust_metadata(data: ReportData) -> dict[str, MetadataValue]:
 
 
 def _examples(assignments: pd.DataFrame) -> pd.DataFrame:
-    best = assignments.sort_values(["favourite_perk", "margin"], ascending=[True, False])
+    best = assignments.sort_values(["favourite_perk", "probability"], ascending=[True, False])
     picked = best.groupby("favourite_perk", sort=False).head(EXAMPLES_PER_PERK)
     order = {p: i for i, p in enumerate(PERKS)}
     picked = picked.sort_values("favourite_perk", key=lambda s: s.map(order))
-    return picked[["user_id", "favourite_perk", "score", "margin", "reason"]]
+    return picked[["user_id", "favourite_perk", "probability", "confidence", "reason"]]
 
 
 @op(

@@ -40,7 +40,7 @@ class ReportData:
     perk_counts: pd.Series  # favourite perk -> users
     segment_profile: pd.DataFrame  # index segment, columns users + features
     segment_leaning: pd.DataFrame  # segment x perk share
-    examples: pd.DataFrame  # user_id, favourite_perk, score, margin, reason
+    examples: pd.DataFrame  # user_id, favourite_perk, probability, confidence, reason
     cleaning: dict[str, int]
     accuracy: dict[str, Any] | None
     charts: dict[str, str] = field(default_factory=dict)  # title -> inline SVG
