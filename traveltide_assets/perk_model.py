@@ -325,9 +325,9 @@ class _Objective:
         return theta, bounds
 
     def posterior(self, theta: np.ndarray, grad: bool) -> tuple[float, np.ndarray, list]:
+        """(log posterior up to constants, responsibilities, each channel's gradient rows or None)."""
         logits = theta[self.share_slice]
-        log_shares = logits - logsumexp(logits)
-        joint = np.tile(log_shares, (self.users, 1))
+        joint = np.tile(logits - logsumexp(logits), (self.users, 1))
         parts = []
         for c, s in zip(self.channels, self.slices, strict=True):
             ll, g = c.loglik(theta[s], grad)
@@ -338,20 +338,20 @@ class _Objective:
         norm = resp.sum(axis=1, keepdims=True)
         resp /= norm
         total = np.log(norm[:, 0]) + top[:, 0]
+        return float(total.sum()) + self.log_prior(theta), resp, parts
+
+    def log_prior(self, theta: np.ndarray) -> float:
+        """The shares' Dirichlet prior and the shifts' half-normal prior, up to constants."""
+        logits = theta[self.share_slice]
         shifts = theta[self.shift_positions]
-        value = float(total.sum())
-        value += self.prior * float(log_shares.sum()) - 0.5 * self.shift_precision * float(shifts @ shifts)
-        return value, resp, parts
+        return self.prior * float((logits - logsumexp(logits)).sum()) - 0.5 * self.shift_precision * float(
+            shifts @ shifts
+        )
 
     def log_likelihood(self, theta: np.ndarray) -> float:
         """The marginal log-likelihood alone, without the priors."""
         value, _, _ = self.posterior(theta, grad=False)
-        logits = theta[self.share_slice]
-        shifts = theta[self.shift_positions]
-        log_prior = self.prior * float((logits - logsumexp(logits)).sum()) - 0.5 * self.shift_precision * float(
-            shifts @ shifts
-        )
-        return value - log_prior
+        return value - self.log_prior(theta)
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         value, resp, parts = self.posterior(theta, grad=True)

@@ -125,7 +125,7 @@ def failure_message(result: ExecuteInProcessResult) -> str:
         error = event.step_failure_data.error if event.step_failure_data else None
         cause = error.cause.message.strip() if error and error.cause else ""
         message = error.message.strip() if error else "unknown error"
-        return f"step {event.step_key} failed: {cause or message}".splitlines()[0]
+        return f"step {event.step_key} failed: {_readable(cause or message)}"
     for event in result.all_events:
         error = getattr(event.event_specific_data, "error", None)
         if error is not None:

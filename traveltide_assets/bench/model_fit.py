@@ -6,20 +6,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import duckdb
-
+from traveltide_assets.assets.probabilities import ALL_SESSIONS, HALVES, read_evidence
 from traveltide_assets.perk_model import fit_perk_model
-from traveltide_assets.sql_files import read_sql
+from traveltide_assets.resources import Warehouse
 
 
-def time_model_fits(warehouse: Path) -> dict[str, float]:
+def time_model_fits(folder: Path) -> dict[str, float]:
     """Seconds of the fit on every session, and of the two half fits together, and the customers fitted."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        halves = [con.execute(read_sql("perk_evidence.sql"), {"half": h}).df() for h in (-1, 0, 1)]
+    warehouse = Warehouse.in_folder(folder)
+    whole, *halves = (read_evidence(warehouse, half) for half in (ALL_SESSIONS, *HALVES))
     started = time.perf_counter()
-    fit_perk_model(halves[0])
-    whole = time.perf_counter() - started
+    fit_perk_model(whole)
+    whole_s = time.perf_counter() - started
     started = time.perf_counter()
-    for evidence in halves[1:]:
+    for evidence in halves:
         fit_perk_model(evidence)
-    return {"fit_s": whole, "reliability_s": time.perf_counter() - started, "customers": float(len(halves[0]))}
+    return {"fit_s": whole_s, "reliability_s": time.perf_counter() - started, "customers": float(len(whole))}

@@ -190,7 +190,7 @@ def bench(
             say(f"refresh: one month ({month}) into the warehouse that run left, then everything downstream{of}")
             times["refresh"].append(measure_process("ours", target, ours, months=f"{month}..{month}")[0])
             say(f"model: the perk model fitted on that warehouse's evidence, once whole and once per half{of}")
-            fits = time_model_fits(ours / "warehouse.duckdb")
+            fits = time_model_fits(ours)
             times["model_fit"].append(fits["fit_s"])
             times["reliability"].append(fits["reliability_s"])
             shutil.rmtree(ours, ignore_errors=True)
