@@ -2,15 +2,52 @@
 -- (traveltide_assets/perk_model.py, docs/perk_model.md). One row per user of session_cohort.
 -- $half = -1 reads every session; 0 or 1 reads one half of each user's sessions, dealt alternately by start
 -- time (the split-half reliability check). A booking's cancellation is counted with the booking, in its half.
+-- Sums of fractions run in session order: a parallel sum's order changes its last bits from run to run, and the
+-- model's flat likelihood would carry that into different favourites for the same source.
 WITH ranked AS (
     SELECT
-        *,
-        (row_number() OVER (PARTITION BY user_id ORDER BY session_start, session_id) - 1) % 2 AS half
-    FROM session_cohort
+        c.*,
+        (row_number() OVER (PARTITION BY c.user_id ORDER BY c.session_start, c.session_id) - 1) % 2 AS half,
+        CASE
+            WHEN c.is_cancellation OR c.session_minutes IS NULL THEN NULL
+            WHEN NOT c.is_booking THEN 'browsing'
+            WHEN c.booked_flight AND c.booked_hotel THEN 'bundle'
+            WHEN c.booked_flight THEN 'flight_only'
+            ELSE 'hotel_only'
+        END AS session_kind,
+        ln(greatest(c.session_minutes, 1.0 / 60)) AS log_minutes,
+        -- Fares are proportional to distance (real cohort: slope 1.000 of log fare on log km, R^2 0.99), so the
+        -- fare per seat, leg and km is what a customer chooses to pay.
+        ln(c.base_fare_usd / c.seats / (1 + coalesce(c.return_flight_booked, false)::int) / nullif(2 * 6371 * asin(sqrt(
+            pow(sin(radians(c.destination_airport_lat - u.home_airport_lat) / 2), 2)
+            + cos(radians(u.home_airport_lat)) * cos(radians(c.destination_airport_lat))
+              * pow(sin(radians(c.destination_airport_lon - u.home_airport_lon) / 2), 2)
+        )), 0)) AS log_fare_per_km
+    FROM session_cohort c
+    LEFT JOIN raw_users u USING (user_id)
+),
+-- A customer's pace (how long their sessions last) is read from every ordinary session, each against the
+-- cohort's typical length of its kind and weighted by how little sessions of that kind vary within a customer
+-- (browsing varies three times as much as booking). All sessions, so both halves use the same yardstick.
+pace_user_kind AS (
+    SELECT session_kind, user_id, avg(log_minutes ORDER BY session_id) AS user_mean
+    FROM ranked
+    WHERE session_kind IS NOT NULL
+    GROUP BY ALL
+),
+pace_kinds AS (
+    SELECT
+        r.session_kind,
+        avg(r.log_minutes ORDER BY r.session_id) AS centre,
+        sum((r.log_minutes - k.user_mean) ^ 2 ORDER BY r.session_id) / greatest(count(*) - count(DISTINCT r.user_id), 1) AS within_var
+    FROM ranked r
+    JOIN pace_user_kind k USING (session_kind, user_id)
+    GROUP BY r.session_kind
 ),
 s AS (
     SELECT
         user_id,
+        session_id,
         is_booking,
         NOT is_booking AND NOT is_cancellation AS is_browsing,
         is_booking AND NOT is_travel AS booking_cancelled,
@@ -30,9 +67,12 @@ s AS (
             AS log_room_price,
         CASE WHEN is_travel AND booked_hotel AND booked_flight AND nights > 0 THEN ln(nights) END
             AS log_bundle_nights,
-        CASE WHEN NOT is_booking AND NOT is_cancellation THEN ln(greatest(session_minutes, 1.0 / 60)) END
-            AS log_browse_minutes
+        CASE WHEN is_travel AND booked_flight AND base_fare_usd > 0 AND seats > 0 AND isfinite(log_fare_per_km)
+            THEN log_fare_per_km END AS log_fare_per_km,
+        1 / nullif(k.within_var, 0) AS pace_weight,
+        (log_minutes - k.centre) / nullif(k.within_var, 0) AS pace_weighted
     FROM ranked
+    LEFT JOIN pace_kinds k USING (session_kind)
     WHERE $half < 0 OR half = $half
 ),
 users AS (
@@ -63,11 +103,14 @@ per_user AS (
         count(extra_rooms) AS room_stays,
         count(lead_days) AS dated_trips,
         count(*) FILTER (lead_days > (SELECT bar FROM lead_bar)) AS trips_booked_well_ahead,
-        count(log_room_price) AS price_n, sum(log_room_price) AS price_sum, sum(log_room_price ^ 2) AS price_sumsq,
-        count(log_bundle_nights) AS nights_n, sum(log_bundle_nights) AS nights_sum,
-        sum(log_bundle_nights ^ 2) AS nights_sumsq,
-        count(log_browse_minutes) AS minutes_n, sum(log_browse_minutes) AS minutes_sum,
-        sum(log_browse_minutes ^ 2) AS minutes_sumsq
+        count(log_room_price) AS price_n, sum(log_room_price ORDER BY session_id) AS price_sum,
+        sum(log_room_price ^ 2 ORDER BY session_id) AS price_sumsq,
+        count(log_bundle_nights) AS nights_n, sum(log_bundle_nights ORDER BY session_id) AS nights_sum,
+        sum(log_bundle_nights ^ 2 ORDER BY session_id) AS nights_sumsq,
+        count(log_fare_per_km) AS fare_n, sum(log_fare_per_km ORDER BY session_id) AS fare_sum,
+        sum(log_fare_per_km ^ 2 ORDER BY session_id) AS fare_sumsq,
+        sum(pace_weight ORDER BY session_id) AS pace_weight,
+        sum(pace_weighted ORDER BY session_id) AS pace_weighted_sum
     FROM s
     GROUP BY user_id
 )
@@ -92,8 +135,8 @@ SELECT
     coalesce(p.price_sumsq, 0) AS price_sumsq,
     coalesce(p.nights_n, 0) AS nights_n, coalesce(p.nights_sum, 0) AS nights_sum,
     coalesce(p.nights_sumsq, 0) AS nights_sumsq,
-    coalesce(p.minutes_n, 0) AS minutes_n, coalesce(p.minutes_sum, 0) AS minutes_sum,
-    coalesce(p.minutes_sumsq, 0) AS minutes_sumsq
+    coalesce(p.fare_n, 0) AS fare_n, coalesce(p.fare_sum, 0) AS fare_sum, coalesce(p.fare_sumsq, 0) AS fare_sumsq,
+    coalesce(p.pace_weight, 0) AS pace_weight, coalesce(p.pace_weighted_sum, 0) AS pace_weighted_sum
 FROM users u
 LEFT JOIN per_user p USING (user_id)
 ORDER BY u.user_id

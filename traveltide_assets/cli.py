@@ -213,7 +213,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
     """Per-user feature distributions of a source against the real cohort's reference; exit 1 above the bound."""
-    from traveltide_assets.fidelity import ReferenceError, compare, fetch_per_user, format_report, load_reference
+    from traveltide_assets.fidelity import (
+        ReferenceError,
+        compare,
+        fetch_per_user,
+        fetch_spreads,
+        format_report,
+        format_spreads,
+        load_reference,
+        real_rows_beside,
+    )
     from traveltide_assets.resources import TravelTideSource
 
     try:
@@ -233,6 +242,9 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         _check_pg_reachable(url)
     report = compare(fetch_per_user(source), reference, bound=args.bound)
     print(format_report(report))
+    real = real_rows_beside(Path(args.reference))
+    if real is not None:
+        print(format_spreads(fetch_spreads(real), fetch_spreads(source)))
     return 1 if report.above else 0
 
 

@@ -215,6 +215,52 @@ def check(reference_path: Path, source: TravelTideSource, bound: float = DEFAULT
     return compare(fetch_per_user(source), reference, bound)
 
 
+SPREAD_SQL = "fidelity/spread_components.sql"
+REAL_TABLES = ("users", "sessions", "flights", "hotels")
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How much customers differ on one measure beyond their own trip-to-trip spread
+    (sql/fidelity/spread_components.sql)."""
+
+    measure: str
+    customers: int
+    within_sd: float
+    between_sd: float
+
+
+def fetch_spreads(source: TravelTideSource) -> dict[str, Spread]:
+    with source.open() as connection:
+        rows = connection.fetch(read_sql(SPREAD_SQL)).to_pylist()
+    return {
+        r["measure"]: Spread(r["measure"], int(r["customers"]), r["within_customer_sd"], r["between_customer_sd"])
+        for r in rows
+    }
+
+
+def real_rows_beside(reference_path: Path) -> TravelTideSource | None:
+    """The real cohort's own tables when they lie beside its reference (as in shared/real-cohort/), else None:
+    the spreads need rows, which reference.json does not hold."""
+    folder = reference_path.parent
+    if all((folder / f"{table}.parquet").is_file() for table in REAL_TABLES):
+        return TravelTideSource(embedded_dir=str(folder))
+    return None
+
+
+def format_spreads(real: Mapping[str, Spread], synthetic: Mapping[str, Spread]) -> str:
+    """Between- and within-customer sd per measure, real beside synthetic (informational: no bound)."""
+    lines = [
+        "how much customers differ beyond their own trip-to-trip spread (sd; sql/fidelity/spread_components.sql):",
+        f"{'measure':<24}{'between real':>14}{'synthetic':>11}{'within real':>13}{'synthetic':>11}",
+    ]
+    for name, r in real.items():
+        y = synthetic.get(name)
+        between, within = (f"{y.between_sd:>11.3f}", f"{y.within_sd:>11.3f}") if y else ("-".rjust(11),) * 2
+        lines.append(f"{name:<24}{r.between_sd:>14.3f}{between}{r.within_sd:>13.3f}{within}")
+    return "\n".join(lines)
+
+
 def format_report(report: FidelityReport) -> str:
     """The table: one line per feature (KS, means, '*' above the bound), then the cohort and a summary."""
     lines = [f"{'feature':<22}{'KS':>8}  {'real mean':>11}{'synthetic mean':>16}"]

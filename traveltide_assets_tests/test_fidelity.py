@@ -24,6 +24,7 @@ from traveltide_assets.fidelity import (
     ReferenceError,
     compare,
     fetch_per_user,
+    fetch_spreads,
     ks_distance,
     load_reference,
 )
@@ -123,6 +124,36 @@ def test_real_cohort_against_itself_passes(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert "0 of 20 features above KS 0.05" in out
     assert all(name in out for name in FEATURES)
+
+
+def test_spreads_by_hand_on_the_real_cohort() -> None:
+    """The variance components of the SQL against the same sums done by hand in pandas, for the room price."""
+    real = _real_cohort()
+    spreads = fetch_spreads(TravelTideSource(embedded_dir=str(real)))
+    sessions = pq.read_table(real / "sessions.parquet").to_pandas()
+    hotels = pq.read_table(real / "hotels.parquet").to_pandas()
+    s = sessions[sessions["session_start"] > "2023-01-04"]
+    cohort = s.groupby("user_id").size().loc[lambda n: n > 7].index
+    stays = s[s["user_id"].isin(cohort) & s["hotel_booked"] & ~s["cancellation"]].merge(hotels, on="trip_id")
+    logs = np.log(stays.loc[stays["hotel_per_room_usd"] > 0].set_index("user_id")["hotel_per_room_usd"])
+    per_user = logs.groupby(level=0).agg(["size", "mean", "var"]).query("size >= 2")
+    between = math.sqrt(max(per_user["mean"].var() - (per_user["var"] / per_user["size"]).mean(), 0.0))
+    got = spreads["log_room_price"]
+    assert got.customers == len(per_user)
+    assert got.between_sd == pytest.approx(between, rel=1e-6)
+    assert got.within_sd == pytest.approx(math.sqrt(per_user["var"].mean()), rel=1e-6)
+    # The real cohort's customers barely differ in what they pay per km: the figure the generator is held to.
+    assert spreads["log_fare_per_km"].between_sd < 0.02
+
+
+def test_the_spreads_print_beside_a_reference_with_its_rows(
+    small_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = _real_cohort()
+    main(["fidelity", "--reference", str(real / "reference.json"), "--source", str(small_store)])
+    out = capsys.readouterr().out
+    assert "how much customers differ" in out
+    assert all(m in out for m in ("log_fare_per_km", "flight_has_checked_bag", "booking_is_hotel_only"))
 
 
 def test_exit_1_when_a_feature_is_above_the_bound(

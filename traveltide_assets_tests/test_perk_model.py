@@ -20,7 +20,12 @@ COUNT_COLUMNS = (
     "discounted_bookings", "browsing_sessions", "discounted_browsing_sessions", "flights_with_bags", "flights",
     "extra_rooms", "room_stays",
 )  # fmt: skip
-LOG_CHANNELS = {"price": 5.0, "nights": 1.1, "minutes": 0.0}
+# Log-scale channels: (centre, owner, direction of the fans' shift).
+LOG_CHANNELS = {
+    "price": (5.0, "free_hotel_meal", 1.0),
+    "nights": (1.1, "free_hotel_night_with_flight", 1.0),
+    "fare": (-2.4, "exclusive_discounts", -1.0),  # fans of discounts pay less per km
+}
 
 
 def planted_evidence(users: int, seed: int, shift: float = 0.8) -> tuple[pd.DataFrame, np.ndarray]:
@@ -69,15 +74,20 @@ def planted_evidence(users: int, seed: int, shift: float = 0.8) -> tuple[pd.Data
             "room_stays": stays,
         }
     )
-    owners = {"price": "free_hotel_meal", "nights": "free_hotel_night_with_flight", "minutes": "exclusive_discounts"}
-    counts = {"price": stays, "nights": types[:, 0], "minutes": browsing}
-    for name, centre in LOG_CHANNELS.items():
+    counts = {"price": stays, "nights": types[:, 0], "fare": seats}
+    for name, (centre, owner, direction) in LOG_CHANNELS.items():
         n = counts[name]
-        person = centre + 0.5 * fan(owners[name]) + 0.3 * rng.standard_normal(users)
+        person = centre + direction * 0.5 * fan(owner) + 0.3 * rng.standard_normal(users)
         values = [person[i] + 0.8 * rng.standard_normal(n[i]) for i in range(users)]
         frame[f"{name}_n"] = n
         frame[f"{name}_sum"] = [v.sum() for v in values]
         frame[f"{name}_sumsq"] = [(v**2).sum() for v in values]
+    # Pace: every session's log minutes against its kind's typical length, weighted by 1 / its variance.
+    sessions = browsing + bookings
+    pace = 0.5 * fan("exclusive_discounts") + 0.1 * rng.standard_normal(users)
+    frame["pace_weight"] = sessions / 0.8**2
+    draws = [pace[i] + 0.8 * rng.standard_normal(k) for i, k in enumerate(sessions)]
+    frame["pace_weighted_sum"] = [d.sum() / 0.8**2 for d in draws]
     return frame, truth
 
 

@@ -152,6 +152,9 @@ def test_known_quirks_are_present_at_realistic_rates(stats_store: Path) -> None:
 
 
 def test_planted_preferences_show_in_behaviour(stats_store: Path) -> None:
+    # Subtle, as real customers differ (behaviour.PerkEffects): about half of each planted difference at the real
+    # volume (bags per flight +0.11, cancellations x2.0, lead days x1.22, discounted bookings +0.07, hotel-only
+    # x4, bundles +0.30).
     con = parquet_views(stats_store)
     rows = con.sql(read_sql("source/planted_signal.sql")).to_arrow_table().to_pylist()
     by_perk = {row["favourite_perk"]: row for row in rows}
@@ -161,16 +164,16 @@ def test_planted_preferences_show_in_behaviour(stats_store: Path) -> None:
         return float(np.mean([v[column] for k, v in by_perk.items() if k != perk]))
 
     bag = by_perk["free_checked_bag"]
-    assert bag["bags_per_flight"] > others("bags_per_flight", "free_checked_bag") + 0.25
+    assert bag["bags_per_flight"] > others("bags_per_flight", "free_checked_bag") + 0.05
     cancel = by_perk["no_cancellation_fees"]
-    assert cancel["cancellation_rate"] > 2 * others("cancellation_rate", "no_cancellation_fees")
-    assert cancel["lead_days"] > 1.4 * others("lead_days", "no_cancellation_fees")
+    assert cancel["cancellation_rate"] > 1.5 * others("cancellation_rate", "no_cancellation_fees")
+    assert cancel["lead_days"] > 1.1 * others("lead_days", "no_cancellation_fees")
     disc = by_perk["exclusive_discounts"]
-    assert disc["discounted_booking_share"] > others("discounted_booking_share", "exclusive_discounts") + 0.1
+    assert disc["discounted_booking_share"] > others("discounted_booking_share", "exclusive_discounts") + 0.035
     meal = by_perk["free_hotel_meal"]
-    assert meal["hotel_only_share"] > 1.5 * others("hotel_only_share", "free_hotel_meal")
+    assert meal["hotel_only_share"] > 2 * others("hotel_only_share", "free_hotel_meal")
     night = by_perk["free_hotel_night_with_flight"]
-    assert night["bundle_share"] > others("bundle_share", "free_hotel_night_with_flight") + 0.05
+    assert night["bundle_share"] > others("bundle_share", "free_hotel_night_with_flight") + 0.15
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:

@@ -74,9 +74,11 @@ HOTEL_DISCOUNT_STEPS = (0.31, 0.55)
 # USD per seat, leg and km: real cohort median 0.089; a little less fits the cohort's per-user average fares
 # better (their median 390), at a whole-base median fare of ~365 (real 396).
 FARE_PER_KM = 0.087
+# Bags beyond the first on a flight that carries one: Poisson, this mean times sqrt(seats).
+EXTRA_BAGS = 0.1
 # Log-sd per trip, beside the user's behaviour.price_mult: the real cohort's fare per seat, leg and km varies
 # little (5% and 95% at $0.080 and $0.099).
-FARE_SPREAD = 0.04
+FARE_SPREAD = 0.074
 # Nights of one stay: log-normal around the user's median (behaviour.NIGHTS_MEDIAN), log-sd 0.8 (0.85 with the
 # users' spread). Real cohort: 22% one night, 13% eight or more; median 2-3 (whole base: 3).
 NIGHTS_SPREAD = 0.8
@@ -322,9 +324,10 @@ def _draw_trips(
     # More seats, more bags, but less than in proportion (real cohort: 0.55 bags with one seat, 0.67 with two,
     # 0.84 with three); longer stays a little more.
     bag_mean = b.bags_mean[bu] * np.maximum(seats, 1) ** 0.3 * (1 + 0.015 * (np.minimum(true_nights, 20) - 3))
-    # Bags: the expected number rounded up or down at random (mean kept, little spread): real flights carry
-    # 0 (48%) or 1 (47%) bags, rarely more, unlike a Poisson count.
-    bags = np.minimum(np.floor(np.clip(bag_mean, 0, None) + rng.random(n)).astype(np.int64), 13)
+    # Bags: a first bag with the user's chance, then rarely more (real flights carry 0 bags 48%, 1 bag 47%, 2 or
+    # more 5%; 6% of the cohort's flying customers average more than one a flight), unlike a Poisson count.
+    first = rng.random(n) < np.clip(bag_mean, 0, 1)
+    bags = np.minimum(first * (1 + rng.poisson(EXTRA_BAGS * np.maximum(seats, 1) ** 0.5)), 13).astype(np.int64)
 
     # Fare: proportional to the distance, per seat and per leg (real cohort: $0.089 per km, a return flight twice
     # a single).
