@@ -20,7 +20,7 @@ from dagster import (
 )
 
 from traveltide_assets.duck import one_row
-from traveltide_assets.resources import StudySettings, Warehouse
+from traveltide_assets.resources import CampaignSettings, StudySettings, Warehouse
 from traveltide_assets.sql_files import read_sql
 
 SAMPLE_ROWS = 5
@@ -57,13 +57,18 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("perk_scores", "scores_finite", "perk_scores.score_*"),
     CheckSpec("perk_probabilities", "probabilities_sum_to_one", "perk_probabilities.p_*", reads=("perk_evidence",)),
     CheckSpec("perk_assignments", "one_valid_assignment_per_cohort_user", "perk_assignments.user_id"),
+    CheckSpec("campaign_plan", "plan_covers_cohort", "campaign_plan.user_id", reads=("perk_assignments",)),
+    CheckSpec("campaign_plan", "one_valid_plan_row_per_customer", "campaign_plan"),
 )
 
 
-def count_violations(warehouse: Warehouse, study: StudySettings, check_name: str) -> tuple[int, str]:
+def count_violations(
+    warehouse: Warehouse, study: StudySettings, check_name: str, campaign: CampaignSettings | None = None
+) -> tuple[int, str]:
     """(rows breaking the rule, a markdown sample of them)."""
     sql = read_sql(f"checks/{check_name}.sql")
-    available = {"cohort_start": study.cohort_start, "min_sessions": study.min_sessions}
+    campaign_id = (campaign or CampaignSettings()).campaign_id
+    available = {"cohort_start": study.cohort_start, "min_sessions": study.min_sessions, "campaign_id": campaign_id}
     params = {k: v for k, v in available.items() if re.search(rf"\${k}\b", sql)}
     with warehouse.connect() as con:
         count = int(one_row(con, f"SELECT count(*) FROM ({sql})", params)[0])
@@ -75,8 +80,10 @@ def _description(spec: CheckSpec) -> str:
     return read_sql(f"checks/{spec.name}.sql").splitlines()[0].removeprefix("-- ")
 
 
-def evaluate(warehouse: Warehouse, study: StudySettings, spec: CheckSpec) -> AssetCheckResult:
-    count, sample = count_violations(warehouse, study, spec.name)
+def evaluate(
+    warehouse: Warehouse, study: StudySettings, spec: CheckSpec, campaign: CampaignSettings | None = None
+) -> AssetCheckResult:
+    count, sample = count_violations(warehouse, study, spec.name, campaign)
     metadata = {"violating_rows": MetadataValue.int(count)}
     if count:
         metadata["sample"] = MetadataValue.md(sample)
@@ -105,12 +112,12 @@ def _build(name: str, specs: list[CheckSpec]) -> AssetChecksDefinition:
 
     @multi_asset_check(name=name, specs=check_specs, can_subset=True)
     def _checks(
-        context: AssetCheckExecutionContext, warehouse: Warehouse, study: StudySettings
+        context: AssetCheckExecutionContext, warehouse: Warehouse, study: StudySettings, campaign: CampaignSettings
     ) -> Iterator[AssetCheckResult]:
         selected = {key.name for key in context.selected_asset_check_keys}
         for spec in specs:
             if spec.name in selected:
-                yield evaluate(warehouse, study, spec)
+                yield evaluate(warehouse, study, spec, campaign)
 
     return _checks
 

@@ -1,4 +1,4 @@
-"""The `traveltide` command: generate a synthetic source, run the pipeline, evaluate, benchmark.
+"""The `traveltide` command: generate a synthetic source, run the pipeline, evaluate, benchmark, simulate results.
 
 Bad input ends in one clear line on stderr and exit code 2, never a traceback.
 """
@@ -248,6 +248,89 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     return 1 if report.above else 0
 
 
+def _signups_target(to: str | None, configured: str | None, source: object) -> Path:
+    """Where simulate-campaign writes: --to, else the configured sign-ups file, else the embedded store's."""
+    from traveltide_assets.signups import embedded_path
+
+    if to or configured:
+        target = Path(to or configured or "").expanduser()
+        if target.is_dir():
+            raise CliError(f"{target} is a folder: give a file ending in .parquet or .csv")
+        return target
+    embedded = embedded_path(source)  # type: ignore[arg-type]
+    if embedded is None:
+        raise CliError(
+            "the source is PostgreSQL, which the pipeline only reads: give --to FILE (.parquet or .csv) and point "
+            "TRAVELTIDE_CAMPAIGN_SIGNUPS at it, or load the file into the source's campaign_signups table"
+        )
+    return embedded
+
+
+def cmd_simulate_campaign(args: argparse.Namespace) -> int:
+    """Planted sign-ups for the current plan, from a synthetic source's truth (campaign_simulation.py)."""
+    from traveltide_assets.campaign_simulation import (
+        NoPlanError,
+        PlantedResponse,
+        planted_uplift,
+        read_campaign_plan,
+        simulate_signups,
+    )
+    from traveltide_assets.resources import CampaignSettings, TravelTideSource, Warehouse, build_resources
+    from traveltide_assets.settings import CAMPAIGN_SIGNUPS_ENV
+    from traveltide_assets.signups import embedded_path, write_signups
+
+    response = PlantedResponse(args.base_rate, args.match_uplift, args.mismatch_effect)  # bad figures: one line
+    resources = build_resources(resolve_env=True)
+    source, warehouse, campaign = resources["source"], resources["warehouse"], resources["campaign"]
+    assert isinstance(source, TravelTideSource) and isinstance(warehouse, Warehouse)
+    assert isinstance(campaign, CampaignSettings)
+    campaign_id = args.campaign_id or campaign.campaign_id
+    target = _signups_target(args.to, campaign.signups_path, source)
+    if source.is_postgres:
+        validate_pg_url(source.postgres_url or "")
+        _check_pg_reachable(source.postgres_url or "")
+    elif not source._embedded_store_present():
+        raise CliError(
+            f"no embedded store in {source.embedded_dir} yet: run `traveltide run` first (it plans the campaign)"
+        )
+    truth = source.ground_truth()
+    if truth is None:
+        raise CliError(
+            f"{source.describe()} has no planted truth (a real database): sign-ups can be simulated only for a "
+            "synthetic source, whose customers' true favourite perks are known"
+        )
+    try:
+        plan = read_campaign_plan(Path(warehouse.path), campaign_id)
+    except (NoPlanError, RuntimeError) as exc:
+        raise CliError(str(exc)) from None
+    signups = simulate_signups(plan, truth.to_pandas(), response, args.seed)
+    kept = write_signups(signups, target)
+    uplift = planted_uplift(plan, truth.to_pandas(), response)
+    others = f"; kept {kept:,} rows of other campaigns" if kept else ""
+    print(
+        f"wrote {signups.num_rows:,} sign-ups of {len(plan):,} planned customers of {campaign_id} to {target}{others}. "
+        f"Planted: base rate {response.base_rate:g}, match uplift {response.match_uplift:+g}, mismatch effect "
+        f"{response.mismatch_effect:+g}; the plan's expected personalised - generic difference is "
+        f"{uplift * 100:+.2f} points."
+    )
+    read_by_default = Path(campaign.signups_path).expanduser() if campaign.signups_path else embedded_path(source)
+    if read_by_default is None or target.resolve() != read_by_default.resolve():
+        print(f"the pipeline reads it with {CAMPAIGN_SIGNUPS_ENV}={target}")
+    return 0
+
+
+def cmd_campaign_coverage(args: argparse.Namespace) -> int:
+    from traveltide_assets.campaign_coverage import coverage, format_coverage, write_json
+    from traveltide_assets.campaign_simulation import PlantedResponse
+
+    response = PlantedResponse(args.base_rate, args.match_uplift, args.mismatch_effect)
+    rows = coverage(args.seeds, args.users, response, progress=_Stopwatch())
+    print(format_coverage(rows, response))
+    if args.json:
+        write_json(rows, Path(args.json))
+    return 0
+
+
 def _check_pg_reachable(url: str) -> None:
     import psycopg
 
@@ -357,7 +440,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fi.add_argument("--bound", type=_non_negative_float, default=0.05, help="largest KS distance accepted per feature")
     fi.set_defaults(func=cmd_fidelity)
+
+    sim = sub.add_parser(
+        "simulate-campaign",
+        help="planted sign-ups for the current campaign plan, from a synthetic source's truth (testing the read-out)",
+    )
+    _planted_response_arguments(sim)
+    sim.add_argument("--seed", type=int, default=1, help="seed of the simulated responses (default 1)")
+    sim.add_argument(
+        "--campaign-id", type=_campaign_id, help="the campaign whose plan to answer (default: the configured campaign)"
+    )
+    sim.add_argument(
+        "--to",
+        help="file to write (.parquet or .csv; default: $TRAVELTIDE_CAMPAIGN_SIGNUPS, else the embedded store's "
+        "campaign_signups.parquet)",
+    )
+    sim.set_defaults(func=cmd_simulate_campaign)
+
+    co = sub.add_parser(
+        "campaign-coverage",
+        help="per seed: source, plan, simulated sign-ups, read-out; does the 95%% CI cover the planted uplift",
+    )
+    co.add_argument("--seeds", type=_int_list, default=list(range(1, 21)), help="comma-separated seeds (default 1..20)")
+    co.add_argument("--users", type=_positive_int, default=REAL_USERS, help="users per synthetic source (real volume)")
+    _planted_response_arguments(co)
+    co.add_argument("--json", help="write the rows as JSON to this path")
+    co.set_defaults(func=cmd_campaign_coverage)
     return parser
+
+
+def _campaign_id(text: str) -> str:
+    from traveltide_assets.resources import CAMPAIGN_ID_PATTERN
+
+    if not CAMPAIGN_ID_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"a campaign id is 1-64 of a-z, 0-9, '_' and '-', got {text!r}")
+    return text
+
+
+def _probability_change(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and -1 <= value <= 1):
+        raise argparse.ArgumentTypeError(f"a change of sign-up probability is between -1 and 1, got {text}")
+    return value
+
+
+def _planted_response_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-rate", type=_probability_change, default=0.10, help="sign-up rate of the generic email")
+    parser.add_argument(
+        "--match-uplift",
+        type=_probability_change,
+        default=0.05,
+        help="added when the email leads with the true favourite",
+    )
+    parser.add_argument(
+        "--mismatch-effect", type=_probability_change, default=-0.01, help="added when it leads with another perk"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

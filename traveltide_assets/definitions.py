@@ -1,9 +1,16 @@
-"""The one front door: every asset, check, resource, job and schedule of TravelTide Segments."""
+"""The one front door: every asset, check, resource, job, schedule and sensor of TravelTide Segments."""
 
 from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
+from traveltide_assets.assets.campaign import (
+    campaign_plan,
+    campaign_readout,
+    campaign_signups,
+    campaign_signups_sensor,
+    campaign_signups_valid,
+)
 from traveltide_assets.assets.cohort import session_cohort
 from traveltide_assets.assets.evaluation import perk_accuracy, perk_calibration, segment_evidence
 from traveltide_assets.assets.features import user_features
@@ -11,8 +18,9 @@ from traveltide_assets.assets.perks import perk_assignments, perk_scores_asset, 
 from traveltide_assets.assets.probabilities import assignment_reliability, perk_evidence, perk_probabilities
 from traveltide_assets.assets.raw import raw_assets
 from traveltide_assets.assets.report import executive_summary
+from traveltide_assets.assets.slides import executive_slides
 from traveltide_assets.checks import asset_checks
-from traveltide_assets.jobs import refresh_all, to_perk_assignments
+from traveltide_assets.jobs import campaign_results, refresh_all, to_campaign_plan, to_perk_assignments
 from traveltide_assets.resources import build_resources
 from traveltide_assets.schedules import daily_refresh
 
@@ -30,15 +38,20 @@ all_assets = [
     perk_summary,
     perk_accuracy,
     perk_calibration,
+    campaign_plan,
+    campaign_signups,
+    campaign_readout,
     executive_summary,
+    executive_slides,
 ]
 
 
 defs = Definitions(
     assets=all_assets,
-    asset_checks=asset_checks,
-    jobs=[refresh_all, to_perk_assignments],
+    asset_checks=[*asset_checks, campaign_signups_valid],
+    jobs=[refresh_all, to_perk_assignments, to_campaign_plan, campaign_results],
     schedules=[daily_refresh],
+    sensors=[campaign_signups_sensor],
     resources=build_resources(),
     # One DuckDB file takes one writer at a time: steps run one after another in the run's process.
     executor=in_process_executor,

@@ -66,10 +66,10 @@ def execute(
 
             from traveltide_assets.definitions import defs
             from traveltide_assets.partitions import full_run_tags, range_tags
-            from traveltide_assets.resources import PerkModelSettings
+            from traveltide_assets.resources import CampaignSettings, PerkModelSettings
 
-            if resources is not None:
-                resources = {"perk_model": PerkModelSettings(), **resources}  # default model settings
+            if resources is not None:  # default model and campaign settings
+                resources = {"perk_model": PerkModelSettings(), "campaign": CampaignSettings(), **resources}
                 defs = Definitions(
                     assets=defs.assets,
                     asset_checks=defs.asset_checks,

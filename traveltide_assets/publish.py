@@ -90,6 +90,29 @@ def publish_arrow(
         return publish_query(con, warehouse, name, "SELECT * FROM _incoming", also=also)
 
 
+def publish_arrow_tables(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, tables: dict[str, pa.Table]
+) -> dict[str, dict[str, Any]]:
+    """Publish several Arrow tables that belong together (an asset's table and its companion) in one transaction:
+    readers see all of the new tables or all of the old. Returns each table's standard metadata."""
+    staged = {name: staged_sibling(warehouse.parquet_path(name)) for name in tables}
+    run(con, "BEGIN TRANSACTION")
+    try:
+        for name, table in tables.items():
+            with registered(con, "_incoming", table):
+                run(con, f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
+            run(con, f"COPY {name} TO '{staged[name]}' (FORMAT parquet, COMPRESSION zstd)")
+        run(con, "COMMIT")
+    except BaseException:
+        _rollback(con)
+        for path in staged.values():
+            path.unlink(missing_ok=True)
+        raise
+    for name, path in staged.items():  # after the commit, as in _replace_together
+        promote(path, warehouse.parquet_path(name))
+    return {name: table_metadata(con, name, warehouse.parquet_path(name)) for name in tables}
+
+
 def publish_month_tables(
     con: duckdb.DuckDBPyConnection, warehouse: Warehouse, tables: Sequence[str], change: Callable[[], list[str]]
 ) -> list[str]:

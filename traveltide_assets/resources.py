@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from traveltide_assets.duck import one_row, run
 from traveltide_assets.partitions import FIRST_SESSION_MONTH
 from traveltide_assets.pg_url import redact, validate_pg_url
 from traveltide_assets.run_lock import Held, exclusive
-from traveltide_assets.settings import SOURCE_URL_ENV, data_dir
+from traveltide_assets.settings import CAMPAIGN_SIGNUPS_ENV, SOURCE_URL_ENV, data_dir
 from traveltide_assets.source import EmbeddedConnection, PostgresConnection, SourceConnection
 from traveltide_assets.sql_files import read_sql
 from traveltide_assets.synthetic.generate import REAL_USERS
@@ -127,6 +128,95 @@ class PerkModelSettings(ConfigurableResource):
         return np.where(p >= self.high_confidence, "high", np.where(p >= self.medium_confidence, "medium", "low"))
 
 
+CAMPAIGN_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+SHARE_FIELDS = ("personalised_share", "generic_share", "random_perk_share")
+
+
+class CampaignSettings(ConfigurableResource):
+    """The invitation campaign: its id, the plan's randomisation and arm shares, the personalisation policy's
+    assumed effects, and the base rate the power figure assumes (campaign_plan.py; README "The invitation campaign").
+
+    Fields whose rule involves an earlier field (the shares' sum, gain and cost not both 0) validate their
+    default too, so a run that configures only one share is still checked."""
+
+    campaign_id: str = Field(
+        default="rewards_invitation_1", description="Names the plan and its folder; a new id issues a new plan."
+    )
+    seed: int = Field(default=2027, description="The plan's randomisation: the same seed gives the same plan.")
+    personalised_share: float = Field(default=0.6, description="Share of each stratum in the personalised arm.")
+    generic_share: float = Field(default=0.2, description="Share in the generic arm (the email listing all perks).")
+    random_perk_share: float = Field(
+        default=0.2, validate_default=True, description="Share in the random-perk arm (a perk not the favourite)."
+    )
+    match_gain: float = Field(
+        default=0.03, description="ASSUMED extra sign-up probability when the email leads with the true favourite."
+    )
+    mismatch_cost: float = Field(
+        default=0.02, validate_default=True, description="ASSUMED loss when the email leads with another perk."
+    )
+    base_rate: float = Field(default=0.10, description="Assumed sign-up rate of the generic email (power figure).")
+    signups_path: str | None = Field(default=None, description="A Parquet or CSV file of the campaign's sign-ups.")
+
+    @field_validator("campaign_id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not CAMPAIGN_ID_PATTERN.fullmatch(value):
+            raise ValueError(
+                f"campaign_id must be 1-64 lower-case letters, digits, '_' or '-', starting with a letter or digit "
+                f"(it names a folder), got {value!r}"
+            )
+        return value
+
+    @field_validator("seed")
+    @classmethod
+    def _valid_seed(cls, value: int) -> int:
+        if value < 0:  # numpy's seed sequences take non-negative integers only
+            raise ValueError(f"seed must be >= 0, got {value}")
+        return value
+
+    @field_validator(*SHARE_FIELDS)
+    @classmethod
+    def _positive_share(cls, value: float, info: Any) -> float:
+        if not 0 < value < 1:
+            raise ValueError(f"{info.field_name} must be between 0 and 1 (every arm gets customers), got {value}")
+        return value
+
+    @field_validator("random_perk_share")
+    @classmethod
+    def _shares_sum_to_one(cls, value: float, info: Any) -> float:
+        shares = [info.data.get(name) for name in SHARE_FIELDS[:-1]] + [value]
+        if None not in shares and abs(sum(shares) - 1) > 1e-9:
+            listed = " + ".join(f"{s:g}" for s in shares)
+            raise ValueError(f"the arm shares must sum to 1, got {listed} = {sum(shares):g}")
+        return value
+
+    @field_validator("match_gain", "mismatch_cost")
+    @classmethod
+    def _non_negative(cls, value: float, info: Any) -> float:
+        if not 0 <= value < 1:
+            raise ValueError(f"{info.field_name} is a change of sign-up probability, >= 0 and below 1, got {value}")
+        return value
+
+    @field_validator("mismatch_cost")
+    @classmethod
+    def _some_effect(cls, value: float, info: Any) -> float:
+        if value == 0 and info.data.get("match_gain") == 0:
+            raise ValueError("match_gain and mismatch_cost cannot both be 0 (the policy would have nothing to weigh)")
+        return value
+
+    @field_validator("base_rate")
+    @classmethod
+    def _valid_base_rate(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError(f"base_rate must be between 0 and 1, got {value}")
+        return value
+
+    @property
+    def shares(self) -> tuple[float, float, float]:
+        """The arm shares in campaign_plan.ARMS order: personalised, generic, random_perk."""
+        return (self.personalised_share, self.generic_share, self.random_perk_share)
+
+
 class TravelTideSource(ConfigurableResource):
     """Where raw rows come from: a PostgreSQL URL when configured, else the embedded Parquet store."""
 
@@ -205,6 +295,9 @@ class Warehouse(ConfigurableResource):
     path: str = Field(default="data/warehouse.duckdb", description="DuckDB file holding every asset's table")
     parquet_dir: str = Field(default="data/parquet", description="One Parquet file per asset, for consumers")
     report_dir: str = Field(default="data/report", description="The marketing report (HTML + charts)")
+    campaign_dir: str = Field(
+        default="data/campaign", description="The campaign plans for the email tool: <campaign_id>/plan.csv"
+    )
     memory_limit: str = Field(default="3GB", description="DuckDB memory_limit; beyond it DuckDB spills to disk")
     threads: int = Field(default=2, description="DuckDB worker threads")
     # A run holds the warehouse from its first step to its last, so two runs never interleave their assets.
@@ -218,11 +311,13 @@ class Warehouse(ConfigurableResource):
 
     @classmethod
     def in_folder(cls, folder: Path, **settings: Any) -> Warehouse:
-        """The standard layout under one folder: warehouse.duckdb, parquet/ and report/; `settings` sets the rest."""
+        """The standard layout under one folder: warehouse.duckdb, parquet/, report/ and campaign/; `settings` sets
+        the rest."""
         return cls(
             path=str(folder / "warehouse.duckdb"),
             parquet_dir=str(folder / "parquet"),
             report_dir=str(folder / "report"),
+            campaign_dir=str(folder / "campaign"),
             **settings,
         )
 
@@ -306,7 +401,7 @@ class Warehouse(ConfigurableResource):
         the file consumers already read, so the two agree again.
         """
         notes = []
-        for folder in (Path(self.parquet_dir), Path(self.report_dir)):
+        for folder in (Path(self.parquet_dir), Path(self.report_dir), Path(self.campaign_dir)):
             removed = remove_stale_staged(folder, older_than) if folder.is_dir() else []
             if removed:
                 notes.append(f"removed {len(removed)} staged files of an interrupted run in {folder}")
@@ -355,12 +450,14 @@ def _rows_digest(con: duckdb.DuckDBPyConnection, rows: str, params: dict[str, st
 
 
 def build_resources(resolve_env: bool = False) -> dict[str, Any]:
-    """Resources from the environment: TRAVELTIDE_SOURCE_URL selects PostgreSQL, else the embedded store.
+    """Resources from the environment: TRAVELTIDE_SOURCE_URL selects PostgreSQL, else the embedded store;
+    TRAVELTIDE_CAMPAIGN_SIGNUPS names a file of the campaign's sign-ups.
 
-    For Dagster the URL stays an EnvVar (read when a run starts, shown as such in the UI); `resolve_env` reads
-    it now, for work outside a run."""
+    For Dagster the URL and the file stay EnvVars (read when a run starts, shown as such in the UI);
+    `resolve_env` reads them now, for work outside a run."""
     root = data_dir()
     url = os.environ.get(SOURCE_URL_ENV)
+    signups = os.environ.get(CAMPAIGN_SIGNUPS_ENV)
     return {
         "source": TravelTideSource(
             postgres_url=(url if resolve_env else EnvVar(SOURCE_URL_ENV)) if url else None,
@@ -369,4 +466,7 @@ def build_resources(resolve_env: bool = False) -> dict[str, Any]:
         "warehouse": Warehouse.in_folder(root),
         "study": StudySettings(),
         "perk_model": PerkModelSettings(),
+        "campaign": CampaignSettings(
+            signups_path=(signups if resolve_env else EnvVar(CAMPAIGN_SIGNUPS_ENV)) if signups else None
+        ),
     }

@@ -18,3 +18,4 @@ def default_source_dir() -> Path:
 
 
 SOURCE_URL_ENV = "TRAVELTIDE_SOURCE_URL"
+CAMPAIGN_SIGNUPS_ENV = "TRAVELTIDE_CAMPAIGN_SIGNUPS"  # a Parquet or CSV file of the campaign's sign-ups

@@ -54,6 +54,10 @@ BREAKS: dict[str, str] = {
     "WHERE user_id = " + FIRST.format(key="user_id", table="perk_probabilities"),
     "one_valid_assignment_per_cohort_user": "UPDATE perk_assignments SET favourite_perk = 'free_spa' WHERE user_id = "
     + FIRST.format(key="user_id", table="perk_assignments"),
+    "plan_covers_cohort": "DELETE FROM campaign_plan WHERE user_id = "
+    + FIRST.format(key="user_id", table="campaign_plan"),
+    "one_valid_plan_row_per_customer": "UPDATE campaign_plan SET email_perk = favourite_perk WHERE arm = 'random_perk' "
+    "AND user_id = (SELECT min(user_id) FROM campaign_plan WHERE arm = 'random_perk')",
 }
 
 

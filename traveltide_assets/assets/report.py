@@ -7,15 +7,26 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, In, MetadataValue, Nothing, Out, Output, graph_asset, op
 
 from traveltide_assets.accuracy import accuracy_report
+from traveltide_assets.assets.campaign import (
+    READOUT_TABLE,
+    UPLIFT_TABLE,
+    campaign_plan,
+    campaign_readout,
+    plan_design,
+    read_plan,
+    signups_origin,
+)
 from traveltide_assets.assets.cohort import cleaning_counts, session_cohort
 from traveltide_assets.assets.evaluation import perk_calibration, segment_evidence
 from traveltide_assets.assets.perks import perk_assignments, perk_scores_asset, perk_summary, user_segments
 from traveltide_assets.assets.probabilities import assignment_reliability, perk_probabilities
 from traveltide_assets.atomic import replacing
+from traveltide_assets.campaign_plan import policy_sentence, power_sentence, summarise
 from traveltide_assets.catalog import CONFIDENCE_BANDS, PERKS
+from traveltide_assets.publish import has_table
 from traveltide_assets.report import charts
-from traveltide_assets.report.html import ReportData, render
-from traveltide_assets.resources import PerkModelSettings, StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.report.html import CampaignSection, ReadoutSection, ReportData, render
+from traveltide_assets.resources import CampaignSettings, PerkModelSettings, StudySettings, TravelTideSource, Warehouse
 from traveltide_assets.segmentation import standardised_drivers
 from traveltide_assets.synthetic.schema import TRUTH_PG_SCHEMA
 
@@ -24,7 +35,7 @@ CALIBRATION_CHART_FILE = "calibration.svg"
 # Upstream assets the report reads, each required; perk_calibration (planted truth only) is optional.
 REPORT_DEPS = (
     session_cohort, perk_scores_asset, user_segments, segment_evidence, perk_assignments, perk_summary,
-    perk_probabilities, assignment_reliability,
+    perk_probabilities, assignment_reliability, campaign_plan, campaign_readout,
 )  # fmt: skip
 EXAMPLES_PER_PERK = 3
 
@@ -89,6 +100,46 @@ def _trust_metadata(data: ReportData) -> dict[str, MetadataValue]:
     return metadata
 
 
+def _campaign_section(warehouse: Warehouse, campaign: CampaignSettings) -> CampaignSection | None:
+    """The configured campaign's plan in figures and sentences; None if the plan holds none of its rows."""
+    plan = read_plan(warehouse)
+    if plan is None or not (plan["campaign_id"] == campaign.campaign_id).any():
+        return None
+    policy = plan_design(campaign).policy
+    summary = summarise(plan, campaign.campaign_id, policy, campaign.base_rate)
+    return CampaignSection(summary=summary, policy=policy_sentence(policy), power=power_sentence(summary))
+
+
+def _campaign_metadata(section: CampaignSection | None) -> dict[str, MetadataValue]:
+    if section is None:
+        return {}
+    return {
+        "campaign_customers_per_arm": MetadataValue.json(section.summary.per_arm),
+        "campaign_power": MetadataValue.text(section.power),
+    }
+
+
+def _readout_section(warehouse: Warehouse, campaign: CampaignSettings) -> ReadoutSection | None:
+    """The configured campaign's read-out (empty tables while results are awaited); None before it ever ran or
+    when it is another campaign's."""
+    with warehouse.connect() as con:
+        if not (has_table(con, READOUT_TABLE) and has_table(con, UPLIFT_TABLE)):
+            return None
+        origin = signups_origin(con)
+        if origin is None or origin[0] != campaign.campaign_id:
+            return None
+        readout = con.sql(f"SELECT * FROM {READOUT_TABLE}").df()
+        uplift = con.sql(f"SELECT * FROM {UPLIFT_TABLE}").df()
+    return ReadoutSection(campaign_id=campaign.campaign_id, readout=readout, uplift=uplift, read_from=origin[1])
+
+
+def _readout_metadata(section: ReadoutSection | None) -> dict[str, MetadataValue]:
+    if section is None or section.uplift.empty:
+        return {"campaign_readout": MetadataValue.text("awaiting results")}
+    main = section.uplift.set_index("comparison").loc["personalised_vs_generic"]
+    return {"campaign_verdict": MetadataValue.text(str(main["verdict"]))}
+
+
 def _examples(assignments: pd.DataFrame) -> pd.DataFrame:
     best = assignments.sort_values(["favourite_perk", "probability"], ascending=[True, False])
     picked = best.groupby("favourite_perk", sort=False).head(EXAMPLES_PER_PERK)
@@ -108,6 +159,7 @@ def write_executive_summary(
     source: TravelTideSource,
     study: StudySettings,
     perk_model: PerkModelSettings,
+    campaign: CampaignSettings,
 ) -> Output:
     with warehouse.connect() as con:
         frames = _frames(con)
@@ -156,6 +208,8 @@ def write_executive_summary(
         calibration=calibration,
         calibration_chart=calibration_svg,
         synthetic=synthetic_source(source),
+        campaign=_campaign_section(warehouse, campaign),
+        readout=_readout_section(warehouse, campaign),
     )
     report_path = report_dir / REPORT_FILE
     write_atomically(report_path, render(data).encode("utf-8"))
@@ -170,6 +224,8 @@ def write_executive_summary(
         ),
         **{f"chart/{title}": MetadataValue.md(charts.svg_markdown(title, svg)) for title, svg in svgs.items()},
         **_trust_metadata(data),
+        **_campaign_metadata(data.campaign),
+        **_readout_metadata(data.readout),
     }
     if accuracy is not None:
         metadata["accuracy"] = MetadataValue.float(accuracy["accuracy"])
@@ -184,12 +240,12 @@ def write_executive_summary(
     kinds={"html", "svg"},
     description="Self-contained HTML report for marketing (report folder): cohort, segment evidence, segment "
     "profiles, favourite perks, how far to trust each customer's perk (split-half reliability, confidence "
-    "bands, and with a synthetic truth calibration), example customers, data quality and, with a synthetic "
-    "truth, accuracy.",
+    "bands, and with a synthetic truth calibration), the invitation campaign's plan and power, its read-out "
+    "(did personalisation work?), example customers, data quality and, with a synthetic truth, accuracy.",
 )
 def executive_summary(
     session_cohort, perk_scores, user_segments, segment_evidence, perk_assignments, perk_summary,
-    perk_probabilities, assignment_reliability, perk_calibration,
+    perk_probabilities, assignment_reliability, campaign_plan, campaign_readout, perk_calibration,
 ):  # fmt: skip
     # perk_calibration exists only for a source with a planted truth. A plain dependency on it would skip the
     # report for every other source (Dagster skips a step whose upstream output is missing); fanned in with
@@ -205,5 +261,7 @@ def executive_summary(
         perk_summary=perk_summary,
         perk_probabilities=perk_probabilities,
         assignment_reliability=assignment_reliability,
+        campaign_plan=campaign_plan,
+        campaign_readout=campaign_readout,
         calibration_if_planted=[perk_calibration, perk_summary],
     )

@@ -9,7 +9,9 @@ from typing import Any
 
 import pandas as pd
 
+from traveltide_assets.campaign_plan import PlanSummary, points
 from traveltide_assets.catalog import CONFIDENCE_BANDS, PERK_LABELS, PERKS
+from traveltide_assets.experiment import DOES_WORSE, RAISES_SIGNUPS
 from traveltide_assets.power import EVIDENCE_OF_NONE, SEGMENTS_EXIST, verdict_sentence
 
 _CSS = """
@@ -29,6 +31,26 @@ th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: ta
 .kpi b { display: block; font-size: 1.4rem; } .scroll { overflow-x: auto; }
 .banner { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 0.6rem 1rem; margin: 0 0 1rem; }
 """
+
+
+@dataclass
+class CampaignSection:
+    """The invitation campaign's plan: its figures, the policy and the power figure in words (campaign_plan.py)."""
+
+    summary: PlanSummary
+    policy: str
+    power: str
+
+
+@dataclass
+class ReadoutSection:
+    """The campaign's read-out (tables campaign_readout and campaign_uplift; both empty while results are awaited)
+    and where its sign-ups were read."""
+
+    campaign_id: str
+    readout: pd.DataFrame
+    uplift: pd.DataFrame
+    read_from: str | None = None
 
 
 @dataclass
@@ -53,6 +75,8 @@ class ReportData:
     calibration: pd.DataFrame | None = None
     calibration_chart: str | None = None
     synthetic: bool = False  # the source is the synthetic TravelTide source
+    campaign: CampaignSection | None = None  # None before the configured campaign has a plan
+    readout: ReadoutSection | None = None  # None before campaign_readout ever ran
 
 
 def _esc(value: object) -> str:
@@ -209,6 +233,127 @@ def _trust_section(data: ReportData) -> str:
     return "".join(parts)
 
 
+ARM_EMAILS = {
+    "personalised": "their favourite perk where the policy expects it to pay off, else the generic email",
+    "generic": "the generic email listing all five perks (the control)",
+    "random_perk": "a perk drawn at random from the four that are not their favourite",
+}
+
+
+def _campaign_section(campaign: CampaignSection | None) -> str:
+    if campaign is None:
+        return "<p>No plan for the configured campaign yet.</p>"
+    plan = campaign.summary
+    arms = pd.DataFrame(
+        [
+            {"arm": arm, "email": ARM_EMAILS[arm], "customers": n, "share": n / max(plan.customers, 1)}
+            for arm, n in plan.per_arm.items()
+        ]
+    )
+    return (
+        f"<p>Campaign <b>{_esc(plan.campaign_id)}</b>: {plan.customers:,} customers, assigned at random to three "
+        "arms within each favourite perk and confidence band, so every arm has the same mix of perks and of "
+        "certainty. The random-perk arm separates \u201ca specific perk\u201d from \u201cthe right perk\u201d.</p>"
+        + _table(arms, floats="{:.0%}")
+        + f"<p>{_esc(campaign.policy)} Of the {plan.per_arm['personalised']:,} personalised customers, "
+        f"{plan.personalised_with_perk:,} get their favourite perk and {plan.personalised_fallback:,} the generic "
+        "email.</p>"
+        + f'<div class="verdict unsure">{_esc(campaign.power)}</div>'
+        + f"<p>If the assumed gain and cost were true and the probabilities honest, personalised would beat generic "
+        f"by about {_esc(points(plan.assumed_difference))}, since only some personalised customers get their perk "
+        "and some of those perks are wrong.</p>"
+        + f"<p>A true effect of personalisation smaller than {_esc(points(plan.detectable_difference))} will "
+        "often go undetected: the read-out would then say there is no evidence either way, not that there is no "
+        "effect. The plan is frozen once issued: customers who join the cohort later are added with their own "
+        f"assignment date, and nobody's email changes ({plan.batches} batch{'es' if plan.batches != 1 else ''} "
+        "so far).</p>"
+    )
+
+
+READOUT_ARM_LABELS = {"personalised": "Personalised", "generic": "Generic (all perks)", "random_perk": "Random perk"}
+READOUT_OUTCOME = {RAISES_SIGNUPS: "yes", DOES_WORSE: "no"}  # the verdict box's colour; otherwise 'unsure'
+
+
+def _pct(value: float) -> str:
+    return f"{value:.1%}" if pd.notna(value) else "-"
+
+
+def _pts(value: float) -> str:
+    return f"{value * 100:+.1f} points" if pd.notna(value) else "-"
+
+
+def _rates(rows: pd.DataFrame, with_level: bool) -> pd.DataFrame:
+    table = {"arm": rows["arm"].map(lambda a: READOUT_ARM_LABELS.get(a, a))}
+    if with_level:
+        table["group"] = rows["level"].map(lambda v: PERK_LABELS.get(v, v))
+    table |= {
+        "customers": rows["customers"].astype(int),
+        "sign-ups": rows["signups"].astype(int),
+        "rate": rows["rate"].map(_pct),
+        "95% interval": [f"{_pct(lo)} to {_pct(hi)}" for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)],
+    }
+    return pd.DataFrame(table)
+
+
+def _readout_section(section: ReadoutSection | None) -> str:
+    """Did personalisation work: the verdict, the rates per arm and the two uplifts, or what is awaited."""
+    if section is None or section.uplift.empty:
+        return (
+            "<p><b>Awaiting results.</b> Once the invitations have gone out, the sign-ups come back as a table "
+            "<code>campaign_signups(campaign_id, user_id, signed_up_at)</code>: a Parquet or CSV file named by "
+            "<code>TRAVELTIDE_CAMPAIGN_SIGNUPS</code>, a table in the source database, or "
+            "<code>campaign_signups.parquet</code> in the embedded store. The read-out then appears here: the "
+            "sign-up rate of every arm with its 95% interval, and whether personalised invitations did better "
+            "than the generic one.</p>"
+        )
+    uplift = section.uplift.set_index("comparison")
+    main = uplift.loc["personalised_vs_generic"]
+    arms = section.readout[section.readout["scope"] == "arm"].set_index("arm")
+    outcome = READOUT_OUTCOME.get(str(main["verdict"]), "unsure")
+
+    def arm_rate(arm: str) -> str:
+        if arm not in arms.index:
+            return "-"
+        row = arms.loc[arm]
+        return f"{_pct(row['rate'])} ({_pct(row['ci_low'])} to {_pct(row['ci_high'])})"
+
+    comparisons = pd.DataFrame(
+        {
+            "comparison": [c.replace("_vs_", " \u2212 ").replace("_", " ") for c in uplift.index],
+            "difference": uplift["difference"].map(_pts).to_numpy(),
+            "95% interval": [
+                f"{_pts(lo)} to {_pts(hi)}" for lo, hi in zip(uplift["ci_low"], uplift["ci_high"], strict=True)
+            ],
+            "p-value": uplift["p_value"].map(lambda p: f"{p:.3g}" if pd.notna(p) else "-").to_numpy(),
+            "reading": uplift["verdict"].to_numpy(),
+        }
+    )
+    by_band = section.readout[section.readout["scope"] == "arm_x_confidence"]
+    by_perk = section.readout[section.readout["scope"] == "arm_x_favourite_perk"]
+    source = f" Sign-ups read from {_esc(section.read_from)}." if section.read_from else ""
+    return (
+        f'<div class="verdict {outcome}">Campaign {_esc(section.campaign_id)}: '
+        f"{_esc(str(main['verdict']).capitalize())}.</div>"
+        f"<p>Personalised invitations: {_esc(arm_rate('personalised'))} signed up; generic: "
+        f"{_esc(arm_rate('generic'))}; random perk: {_esc(arm_rate('random_perk'))}. Personalised minus generic: "
+        f"<b>{_esc(_pts(main['difference']))}</b> (95% interval {_esc(_pts(main['ci_low']))} to "
+        f"{_esc(_pts(main['ci_high']))}, p = {main['p_value']:.3g}).{source}</p>"
+        + _table(_rates(arms.reset_index(), with_level=False))
+        + _table(comparisons)
+        + "<p>How to read it: the verdict is the 95% interval of personalised minus generic. Wholly above 0, "
+        "personalised invitations raise sign-ups; wholly below, they do worse; across 0, the campaign cannot tell "
+        "(no evidence either way), which is not evidence of no effect: an effect smaller than the plan's detectable "
+        "difference is often missed. Personalised minus random perk separates \u201cthe right perk\u201d from "
+        "\u201cany specific perk\u201d. Every customer of the plan counts in their arm (a customer absent from "
+        "the sign-ups did not sign up), including the personalised customers the policy sent the generic email. "
+        "Intervals are Wilson's for a rate and Newcomb's for a difference; the p-value is a score test.</p>"
+        + "<p>By confidence band of the favourite perk (as planned):</p>"
+        + _table(_rates(by_band, with_level=True))
+        + "<p>By favourite perk (as planned):</p>"
+        + _table(_rates(by_perk, with_level=True))
+    )
+
+
 def render(data: ReportData, generated: dt.datetime | None = None) -> str:
     when = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     total = int(data.perk_counts.sum()) or 1
@@ -241,6 +386,10 @@ def render(data: ReportData, generated: dt.datetime | None = None) -> str:
 {_table(distribution, floats="{:.1%}")}
 <h2>How far to trust a customer's perk</h2>
 {_trust_section(data)}
+<h2>The invitation campaign</h2>
+{_campaign_section(data.campaign)}
+<h2>Did personalisation work?</h2>
+{_readout_section(data.readout)}
 <h2>Segments</h2>
 <p>Share of each segment's customers by favourite perk:</p>
 {_table(data.segment_leaning, index=True, floats="{:.0%}")}
