@@ -17,7 +17,7 @@ from traveltide_assets.local_postgres import LocalPostgres
 from traveltide_assets.report.html import SYNTHETIC_BANNER
 from traveltide_assets.resources import TravelTideSource, Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
-from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE, load_postgres, write_parquet_store
+from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE, load_postgres
 from traveltide_assets_tests.pipeline_harness import run_graph
 
 SECTIONS = (
@@ -29,19 +29,6 @@ SECTIONS = (
     "Accuracy against the planted truth",
     "Data quality: rows cleaned per rule",
 )
-
-
-@pytest.fixture(scope="module")
-def source_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("report_source")
-    write_parquet_store(generate_source(GeneratorConfig(users=30_000, seed=19)), folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def planted_run(source_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[ExecuteInProcessResult, Path]:
-    folder = tmp_path_factory.mktemp("planted_run")
-    return run_graph(TravelTideSource(embedded_dir=str(source_dir)), Warehouse.in_folder(folder)), folder
 
 
 def _report_metadata(result: ExecuteInProcessResult) -> dict:
