@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
-from traveltide_assets.pg_url import InvalidUrlError, redact, validate_pg_url
 from traveltide_assets.pipeline import PipelineError
 from traveltide_assets.process_exit import exit_now
-from traveltide_assets.run_lock import RunLockError
-from traveltide_assets.settings import SOURCE_URL_ENV, default_source_dir
+from traveltide_assets.sources.pg_url import InvalidUrlError, redact, validate_pg_url
+from traveltide_assets.storage.paths import SOURCE_URL_ENV, default_source_dir
+from traveltide_assets.storage.run_lock import RunLockError
 from traveltide_assets.synthetic.mixes import UnknownMixError
 
 EXIT_USAGE = 2
@@ -90,7 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from traveltide_assets.pipeline import run_pipeline
 
     with loading_code():
-        from traveltide_assets.resources import check_cohort_start, check_min_sessions
+        from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
 
     check_cohort_start(args.cohort_start)  # bad input fails before waiting for the warehouse or the source
     check_min_sessions(args.min_sessions)
@@ -116,7 +116,8 @@ def _warehouse_held(timeout_s: float | None) -> Iterator[None]:
     The run's Warehouse resource takes the same lock again (re-entrant within this process); taking it here
     first makes a busy warehouse end in one line naming the other run, not in a resource-initialisation failure.
     """
-    from traveltide_assets.resources import Warehouse, build_resources
+    from traveltide_assets.defs.resources import build_resources
+    from traveltide_assets.storage.warehouse import Warehouse
 
     warehouse = build_resources()["warehouse"]
     assert isinstance(warehouse, Warehouse)
@@ -131,7 +132,7 @@ def _warehouse_held(timeout_s: float | None) -> Iterator[None]:
 
 
 def _months(text: str) -> tuple[str, str]:
-    from traveltide_assets.partitions import parse_months
+    from traveltide_assets.defs.partitions import parse_months
 
     try:
         return parse_months(text)
@@ -147,7 +148,7 @@ def _int_list(text: str) -> list[int]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from traveltide_assets.evaluate import CEILING_SEEDS, evaluate, format_table, write_json
+    from traveltide_assets.validation.evaluate import CEILING_SEEDS, evaluate, format_table, write_json
 
     mixes = [m.strip() for m in args.mixes.split(",") if m.strip()]
     ceiling_seeds = tuple(args.ceiling_seeds) if args.ceiling_seeds is not None else CEILING_SEEDS
@@ -182,7 +183,7 @@ def _check_bench_flags(args: argparse.Namespace) -> None:
 
 
 def cmd_bench_curve(args: argparse.Namespace) -> int:
-    from traveltide_assets.bench.curve import MULTIPLIERS, fit_curve, format_curve, run_curve, write_outputs
+    from tools.bench.curve import MULTIPLIERS, fit_curve, format_curve, run_curve, write_outputs
 
     points = run_curve(args.users, args.multipliers or MULTIPLIERS, progress=_Stopwatch())
     fit = fit_curve(points)
@@ -193,7 +194,7 @@ def cmd_bench_curve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from traveltide_assets.bench.runner import JSON_KEYS, bench, format_result
+    from tools.bench.runner import JSON_KEYS, bench, format_result
 
     _check_bench_flags(args)
     if args.curve:
@@ -213,7 +214,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
     """Per-user feature distributions of a source against the real cohort's reference; exit 1 above the bound."""
-    from traveltide_assets.fidelity import (
+    from traveltide_assets.sources.resource import TravelTideSource
+    from traveltide_assets.validation.fidelity import (
         ReferenceError,
         compare,
         fetch_per_user,
@@ -223,7 +225,6 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         load_reference,
         real_rows_beside,
     )
-    from traveltide_assets.resources import TravelTideSource
 
     try:
         reference = load_reference(Path(args.reference))  # a bad reference fails before the source is read
@@ -250,7 +251,7 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
 
 def _signups_target(to: str | None, configured: str | None, source: object) -> Path:
     """Where simulate-campaign writes: --to, else the configured sign-ups file, else the embedded store's."""
-    from traveltide_assets.signups import embedded_path
+    from traveltide_assets.sources.signups import embedded_path
 
     if to or configured:
         target = Path(to or configured or "").expanduser()
@@ -268,16 +269,19 @@ def _signups_target(to: str | None, configured: str | None, source: object) -> P
 
 def cmd_simulate_campaign(args: argparse.Namespace) -> int:
     """Planted sign-ups for the current plan, from a synthetic source's truth (campaign_simulation.py)."""
-    from traveltide_assets.campaign_simulation import (
+    from traveltide_assets.defs.campaign.settings import CampaignSettings
+    from traveltide_assets.defs.resources import build_resources
+    from traveltide_assets.sources.resource import TravelTideSource
+    from traveltide_assets.sources.signups import embedded_path, write_signups
+    from traveltide_assets.storage.paths import CAMPAIGN_SIGNUPS_ENV
+    from traveltide_assets.storage.warehouse import Warehouse
+    from traveltide_assets.validation.campaign_simulation import (
         NoPlanError,
         PlantedResponse,
         planted_uplift,
         read_campaign_plan,
         simulate_signups,
     )
-    from traveltide_assets.resources import CampaignSettings, TravelTideSource, Warehouse, build_resources
-    from traveltide_assets.settings import CAMPAIGN_SIGNUPS_ENV
-    from traveltide_assets.signups import embedded_path, write_signups
 
     response = PlantedResponse(args.base_rate, args.match_uplift, args.mismatch_effect)  # bad figures: one line
     resources = build_resources(resolve_env=True)
@@ -320,8 +324,8 @@ def cmd_simulate_campaign(args: argparse.Namespace) -> int:
 
 
 def cmd_campaign_coverage(args: argparse.Namespace) -> int:
-    from traveltide_assets.campaign_coverage import coverage, format_coverage, write_json
-    from traveltide_assets.campaign_simulation import PlantedResponse
+    from traveltide_assets.validation.campaign_coverage import coverage, format_coverage, write_json
+    from traveltide_assets.validation.campaign_simulation import PlantedResponse
 
     response = PlantedResponse(args.base_rate, args.match_uplift, args.mismatch_effect)
     rows = coverage(args.seeds, args.users, response, progress=_Stopwatch())
@@ -470,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _campaign_id(text: str) -> str:
-    from traveltide_assets.resources import CAMPAIGN_ID_PATTERN
+    from traveltide_assets.defs.campaign.settings import CAMPAIGN_ID_PATTERN
 
     if not CAMPAIGN_ID_PATTERN.fullmatch(text):
         raise argparse.ArgumentTypeError(f"a campaign id is 1-64 of a-z, 0-9, '_' and '-', got {text!r}")

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
-from traveltide_assets.assets.campaign import (
+from traveltide_assets.defs.campaign.assets import (
     campaign_plan,
     campaign_readout,
     campaign_signups,
     campaign_signups_sensor,
     campaign_signups_valid,
 )
-from traveltide_assets.assets.cohort import session_cohort
-from traveltide_assets.assets.evaluation import perk_accuracy, perk_calibration, segment_evidence
-from traveltide_assets.assets.features import user_features
-from traveltide_assets.assets.perks import perk_assignments, perk_scores_asset, perk_summary, user_segments
-from traveltide_assets.assets.probabilities import assignment_reliability, perk_evidence, perk_probabilities
-from traveltide_assets.assets.raw import raw_assets
-from traveltide_assets.assets.report import executive_summary
-from traveltide_assets.assets.slides import executive_slides
-from traveltide_assets.checks import asset_checks
-from traveltide_assets.jobs import campaign_results, refresh_all, to_campaign_plan, to_perk_assignments
-from traveltide_assets.resources import build_resources
-from traveltide_assets.schedules import daily_refresh
+from traveltide_assets.defs.checks import asset_checks
+from traveltide_assets.defs.cohort.assets import session_cohort
+from traveltide_assets.defs.evaluation.assets import perk_accuracy, perk_calibration
+from traveltide_assets.defs.features.assets import user_features
+from traveltide_assets.defs.jobs import campaign_results, refresh_all, to_campaign_plan, to_perk_assignments
+from traveltide_assets.defs.perks.assets import perk_assignments, perk_scores_asset, perk_summary
+from traveltide_assets.defs.perks.probabilities import assignment_reliability, perk_evidence, perk_probabilities
+from traveltide_assets.defs.raw.assets import raw_assets
+from traveltide_assets.defs.report.slides import executive_slides
+from traveltide_assets.defs.report.summary import executive_summary
+from traveltide_assets.defs.resources import build_resources
+from traveltide_assets.defs.schedules import daily_refresh
+from traveltide_assets.defs.segments.assets import user_segments
+from traveltide_assets.defs.segments.evidence import segment_evidence
 
 all_assets = [
     *raw_assets,

@@ -12,12 +12,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from traveltide_assets.code_loading import loading_code
-from traveltide_assets.settings import data_dir
+from traveltide_assets.storage.paths import data_dir
 
 if TYPE_CHECKING:  # importing this module stays light: Dagster and the assets load in `execute`
     from dagster import DagsterInstance, ExecuteInProcessResult
 
-    from traveltide_assets.resources import TravelTideSource
+    from traveltide_assets.sources.resource import TravelTideSource
 
 # What the modelling steps import (scikit-learn with SciPy: about a second of CPU), loaded beside the first steps.
 MODELLING_MODULES = ("sklearn.cluster", "sklearn.metrics")
@@ -55,7 +55,7 @@ def execute(
     every month through the source's newest session (partitions.full_run_months).
     """
     with loading_code():
-        from traveltide_assets.resources import build_resources
+        from traveltide_assets.defs.resources import build_resources
 
     source = (resources or build_resources(resolve_env=True))["source"]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newest-session") as pool:
@@ -65,8 +65,9 @@ def execute(
             from dagster import Definitions, in_process_executor
 
             from traveltide_assets.definitions import defs
-            from traveltide_assets.partitions import full_run_tags, range_tags
-            from traveltide_assets.resources import CampaignSettings, PerkModelSettings
+            from traveltide_assets.defs.campaign.settings import CampaignSettings
+            from traveltide_assets.defs.partitions import full_run_tags, range_tags
+            from traveltide_assets.defs.perks.settings import PerkModelSettings
 
             if resources is not None:  # default model and campaign settings
                 resources = {"perk_model": PerkModelSettings(), "campaign": CampaignSettings(), **resources}
@@ -153,7 +154,8 @@ def run_pipeline(
     months: tuple[str, str] | None = None,
 ) -> str:
     with loading_code():
-        from traveltide_assets.resources import build_resources, check_cohort_start, check_min_sessions
+        from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
+        from traveltide_assets.defs.resources import build_resources
 
     check_cohort_start(cohort_start)  # one clear error before any work
     check_min_sessions(min_sessions)

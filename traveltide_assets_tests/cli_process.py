@@ -9,7 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from traveltide_assets.resources import TravelTideSource, Warehouse
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
 from traveltide_assets_tests.pipeline_harness import run_graph

@@ -10,8 +10,9 @@ import duckdb
 import pytest
 from dagster import ExecuteInProcessResult
 
-from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.resources import TravelTideSource, Warehouse
+from tools.local_postgres import LocalPostgres
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, SyntheticSource, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
 from traveltide_assets_tests.pipeline_harness import run_graph

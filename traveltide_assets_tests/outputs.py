@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import polars as pl
 
-from traveltide_assets.resources import HIVE_OPTIONS
+from traveltide_assets.storage.warehouse import HIVE_OPTIONS
 from traveltide_assets_tests.pipeline_harness import ASSET_TABLES
 
 WAREHOUSE_FILE = "warehouse.duckdb"

@@ -9,8 +9,10 @@ import pandas as pd
 import polars as pl
 from dagster import ExecuteInProcessResult
 
+from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.pipeline import execute
-from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 
 ASSET_TABLES = (
     "raw_users",

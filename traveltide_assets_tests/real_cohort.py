@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from traveltide_assets.sources.contract import SOURCE_TABLES, TableSpec
 from traveltide_assets.synthetic.load import load_postgres
-from traveltide_assets.synthetic.schema import SOURCE_TABLES, TableSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_COHORT_ENV = "TRAVELTIDE_REAL_COHORT"

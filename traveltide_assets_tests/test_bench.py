@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from traveltide_assets.bench.curve import CSV_KEYS, CSV_NAME, FIT_KEYS, JSON_NAME, PNG_NAME
-from traveltide_assets.bench.runner import JSON_KEYS
+from tools.bench.curve import CSV_KEYS, CSV_NAME, FIT_KEYS, JSON_NAME, PNG_NAME
+from tools.bench.runner import JSON_KEYS
 from traveltide_assets.cli import EXIT_USAGE, main
 
 ROOT = Path(__file__).resolve().parents[1]

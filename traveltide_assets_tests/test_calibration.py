@@ -1,4 +1,4 @@
-"""Calibration metrics (traveltide_assets/calibration.py) on simulated predictors with a known answer."""
+"""Calibration metrics (traveltide_assets/lib/calibration.py) on simulated predictors with a known answer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.calibration import calibration_curve
 
-from traveltide_assets.calibration import (
+from traveltide_assets.lib.calibration import (
     CALIBRATION_COLUMNS,
     accuracy_by_band,
     brier,
@@ -17,7 +17,7 @@ from traveltide_assets.calibration import (
     reliability_bins,
     top_quintile_accuracy,
 )
-from traveltide_assets.catalog import CONFIDENCE_BANDS
+from traveltide_assets.lib.catalog import CONFIDENCE_BANDS
 
 
 def _calibrated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

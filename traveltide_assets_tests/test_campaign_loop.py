@@ -24,17 +24,13 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import ExecuteInProcessResult, build_sensor_context, materialize
 
-from traveltide_assets.assets.campaign import campaign_readout, campaign_signups, campaign_signups_valid
-from traveltide_assets.assets.raw import raw_users
-from traveltide_assets.campaign_simulation import (
-    SIGNUP_WINDOW,
-    PlantedResponse,
-    planted_uplift,
-    read_campaign_plan,
-    simulate_signups,
-)
+from tools.local_postgres import LocalPostgres
 from traveltide_assets.definitions import defs
-from traveltide_assets.experiment import (
+from traveltide_assets.defs.campaign.assets import campaign_readout, campaign_signups, campaign_signups_valid
+from traveltide_assets.defs.campaign.settings import CampaignSettings
+from traveltide_assets.defs.cohort.settings import StudySettings
+from traveltide_assets.defs.raw.assets import raw_users
+from traveltide_assets.lib.experiment import (
     DOES_WORSE,
     NO_EVIDENCE,
     RAISES_SIGNUPS,
@@ -44,10 +40,9 @@ from traveltide_assets.experiment import (
     verdict,
     wilson_interval,
 )
-from traveltide_assets.local_postgres import LocalPostgres
 from traveltide_assets.pipeline import QUIET, execute, failure_message
-from traveltide_assets.resources import CampaignSettings, StudySettings, TravelTideSource, Warehouse
-from traveltide_assets.signups import (
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.sources.signups import (
     RULES,
     SIGNUPS_SCHEMA,
     SignupsError,
@@ -57,7 +52,15 @@ from traveltide_assets.signups import (
     validate,
     write_signups,
 )
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE
+from traveltide_assets.validation.campaign_simulation import (
+    SIGNUP_WINDOW,
+    PlantedResponse,
+    planted_uplift,
+    read_campaign_plan,
+    simulate_signups,
+)
 from traveltide_assets_tests.cli_process import cli_env, embedded_source, error_line, run_cli
 from traveltide_assets_tests.pipeline_harness import run_graph
 

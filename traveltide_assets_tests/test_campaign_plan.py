@@ -17,8 +17,10 @@ import pytest
 from dagster import ExecuteInProcessResult, materialize
 from pydantic import ValidationError
 
-from traveltide_assets.assets.campaign import campaign_plan, plan_export_paths
-from traveltide_assets.campaign_plan import (
+from traveltide_assets.defs.campaign.assets import campaign_plan, plan_export_paths
+from traveltide_assets.defs.campaign.settings import CampaignSettings
+from traveltide_assets.defs.cohort.settings import StudySettings
+from traveltide_assets.lib.campaign_plan import (
     ALL_PERKS,
     ARMS,
     PLAN_COLUMNS,
@@ -29,10 +31,11 @@ from traveltide_assets.campaign_plan import (
     other_perks,
     summarise,
 )
-from traveltide_assets.catalog import CONFIDENCE_BANDS, PERKS
-from traveltide_assets.experiment import minimum_detectable_difference
+from traveltide_assets.lib.catalog import CONFIDENCE_BANDS, PERKS
+from traveltide_assets.lib.experiment import minimum_detectable_difference
 from traveltide_assets.pipeline import QUIET, execute, failure_message
-from traveltide_assets.resources import CampaignSettings, StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
 from traveltide_assets_tests.pipeline_harness import run_graph

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from traveltide_assets.catalog import PERK_LABELS, PERKS
-from traveltide_assets.report import charts
-from traveltide_assets.report.svg import esc, nice_ticks, num
+from traveltide_assets.defs.report import charts
+from traveltide_assets.defs.report.svg import esc, nice_ticks, num
+from traveltide_assets.lib.catalog import PERK_LABELS, PERKS
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 FEATURES = ("bags_per_flight", "cancellation_rate", "avg_lead_days", "hotel_only_rate")

@@ -11,8 +11,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from traveltide_assets.checks import CHECKS, count_violations
-from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.defs.checks import CHECKS, count_violations
+from traveltide_assets.defs.cohort.settings import StudySettings
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
 from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, parquet_digest, run_graph

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInvalidConfigError
 
+from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.pipeline import execute, failure_message
-from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets_tests.cli_process import cli_env, run_cli
 
 UNREACHABLE = "postgresql://u@127.0.0.1:1/db"  # nothing listens on port 1

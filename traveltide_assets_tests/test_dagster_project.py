@@ -10,8 +10,8 @@ from pathlib import Path
 
 import psycopg
 
+from tools.local_postgres import LocalPostgres
 from traveltide_assets.definitions import defs
-from traveltide_assets.local_postgres import LocalPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,14 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from traveltide_assets.accuracy import accuracy_report, ceiling_accuracy, ceiling_features
-from traveltide_assets.catalog import PERKS
-from traveltide_assets.evaluate import JSON_KEYS
-from traveltide_assets.evidence import assess_segments, stability_ari
-from traveltide_assets.resources import PerkModelSettings, TravelTideSource, Warehouse
-from traveltide_assets.scoring import PERK_DRIVERS, assign_perks, perk_scores
+from traveltide_assets.defs.perks.settings import PerkModelSettings
+from traveltide_assets.lib.accuracy import accuracy_report, ceiling_accuracy, ceiling_features
+from traveltide_assets.lib.catalog import PERKS
+from traveltide_assets.lib.evidence import assess_segments, stability_ari
+from traveltide_assets.lib.scoring import PERK_DRIVERS, assign_perks, perk_scores
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import REAL_USERS, GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE, write_parquet_store
+from traveltide_assets.validation.evaluate import JSON_KEYS
 from traveltide_assets_tests.pipeline_harness import run_graph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,7 +232,7 @@ def test_evaluate_command_writes_every_key(tmp_path: Path) -> None:
 
 
 def test_evaluated_seeds_cannot_train_the_ceiling() -> None:
-    from traveltide_assets.evaluate import CEILING_SEEDS, evaluate
+    from traveltide_assets.validation.evaluate import CEILING_SEEDS, evaluate
 
     assert len(CEILING_SEEDS) >= 10 and len(set(CEILING_SEEDS)) == len(CEILING_SEEDS)
     with pytest.raises(ValueError, match=r"seed\(s\) 9003 train the ceiling"):

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 from dagster import ExecuteInProcessResult
 
-from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
+from traveltide_assets.defs.cohort.settings import StudySettings
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets_tests.cli_process import (
     cli_env,
     copy_state,

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from traveltide_assets.resources import TravelTideSource, Warehouse
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets_tests.cli_process import cli_env, copy_state, embedded_state, start_cli, stderr_of
 from traveltide_assets_tests.outputs import (
     HISTORY_TABLES,

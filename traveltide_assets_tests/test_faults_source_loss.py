@@ -19,9 +19,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from traveltide_assets.cohort_extract import SESSION_TABLES
-from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.resources import TravelTideSource, Warehouse
+from tools.local_postgres import LocalPostgres
+from traveltide_assets.defs.raw.extract_plan import SESSION_TABLES
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
 from traveltide_assets_tests.cli_process import cli_env, copy_state, error_line, start_cli, stderr_of

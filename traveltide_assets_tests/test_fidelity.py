@@ -18,8 +18,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tools.local_postgres import LocalPostgres
 from traveltide_assets.cli import EXIT_USAGE, main
-from traveltide_assets.fidelity import (
+from traveltide_assets.sources.contract import SOURCE_TABLES
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.paths import SOURCE_URL_ENV
+from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
+from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
+from traveltide_assets.validation.fidelity import (
     FEATURES,
     ReferenceError,
     compare,
@@ -28,12 +34,6 @@ from traveltide_assets.fidelity import (
     ks_distance,
     load_reference,
 )
-from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.resources import TravelTideSource
-from traveltide_assets.settings import SOURCE_URL_ENV
-from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
-from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
-from traveltide_assets.synthetic.schema import SOURCE_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_COHORT = Path(os.environ.get("TRAVELTIDE_REAL_COHORT", ROOT.parent / "shared" / "real-cohort"))

@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tools.local_postgres import LocalPostgres
 from traveltide_assets import local_postgres
-from traveltide_assets.local_postgres import LocalPostgres
 
 
 def _accepts_connections(port: int) -> bool:

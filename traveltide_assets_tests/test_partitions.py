@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import build_schedule_context, materialize
 
-from traveltide_assets.assets.raw import raw_assets
-from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.partitions import (
+from tools.local_postgres import LocalPostgres
+from traveltide_assets.defs.cohort.settings import StudySettings
+from traveltide_assets.defs.partitions import (
     REFRESH_PREVIOUS_ENV,
     all_months,
     covers_every_month,
@@ -27,9 +27,11 @@ from traveltide_assets.partitions import (
     full_run_tags,
     parse_months,
 )
+from traveltide_assets.defs.raw.assets import raw_assets
+from traveltide_assets.defs.schedules import daily_refresh
 from traveltide_assets.pipeline import QUIET, execute, failure_message, study_run_config
-from traveltide_assets.resources import StudySettings, TravelTideSource, Warehouse
-from traveltide_assets.schedules import daily_refresh
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
 from traveltide_assets_tests.pipeline_harness import ASSET_TABLES

@@ -9,10 +9,10 @@ import pytest
 from pydantic import ValidationError
 from scipy.optimize import approx_fprime
 
-from traveltide_assets.catalog import PERKS
-from traveltide_assets.perk_model import ModelOptions, _Objective, build_channels, fit_perk_model
-from traveltide_assets.reliability import implied_confusion, split_half_agreement
-from traveltide_assets.resources import PerkModelSettings
+from traveltide_assets.defs.perks.settings import PerkModelSettings
+from traveltide_assets.lib.catalog import PERKS
+from traveltide_assets.lib.perk_model import ModelOptions, _Objective, build_channels, fit_perk_model
+from traveltide_assets.lib.reliability import implied_confusion, split_half_agreement
 
 BAG = PERKS.index("free_checked_bag")
 COUNT_COLUMNS = (

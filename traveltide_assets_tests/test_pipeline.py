@@ -10,10 +10,11 @@ import polars as pl
 import pytest
 from dagster import ExecuteInProcessResult
 
-from traveltide_assets.catalog import PERKS
-from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.resources import TravelTideSource, Warehouse
-from traveltide_assets.source import render
+from tools.local_postgres import LocalPostgres
+from traveltide_assets.lib.catalog import PERKS
+from traveltide_assets.sources.connection import render
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres, write_parquet_store
 from traveltide_assets_tests.outputs import parquet_export, scan_sql

@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.synthetic import schema
+from tools.local_postgres import LocalPostgres
+from traveltide_assets.sources import contract as schema
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
 

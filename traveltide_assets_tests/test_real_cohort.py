@@ -16,9 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import ExecuteInProcessResult
 
-from traveltide_assets.assets.report import REPORT_FILE
-from traveltide_assets.resources import TravelTideSource, Warehouse
-from traveltide_assets.synthetic.schema import SOURCE_TABLES, TRUTH_PG_SCHEMA
+from traveltide_assets.defs.report.summary import REPORT_FILE
+from traveltide_assets.sources.contract import SOURCE_TABLES, TRUTH_PG_SCHEMA
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets_tests.pipeline_harness import ASSET_TABLES, run_graph
 from traveltide_assets_tests.real_cohort import load_real_cohort, real_cohort_dir
 

@@ -12,10 +12,11 @@ import psycopg
 import pytest
 from dagster import ExecuteInProcessResult
 
-from traveltide_assets.assets.report import synthetic_source
-from traveltide_assets.local_postgres import LocalPostgres
-from traveltide_assets.report.html import SYNTHETIC_BANNER
-from traveltide_assets.resources import TravelTideSource, Warehouse
+from tools.local_postgres import LocalPostgres
+from traveltide_assets.defs.report.html import SYNTHETIC_BANNER
+from traveltide_assets.defs.report.summary import synthetic_source
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE, load_postgres
 from traveltide_assets_tests.pipeline_harness import run_graph

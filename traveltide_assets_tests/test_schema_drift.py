@@ -7,9 +7,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from traveltide_assets.local_postgres import LocalPostgres
+from tools.local_postgres import LocalPostgres
 from traveltide_assets.pipeline import failure_message
-from traveltide_assets.resources import TravelTideSource, Warehouse
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
 from traveltide_assets_tests.outputs import assert_readable, fingerprint

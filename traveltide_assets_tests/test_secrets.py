@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from traveltide_assets.local_postgres import LocalPostgres
+from tools.local_postgres import LocalPostgres
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
 

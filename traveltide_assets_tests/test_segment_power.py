@@ -17,9 +17,10 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from traveltide_assets.catalog import PERKS
-from traveltide_assets.evidence import ALPHA, _permuted, assess_segments, exclusivity, normal_scores
-from traveltide_assets.power import (
+from traveltide_assets.defs.report.html import _evidence_section
+from traveltide_assets.lib.catalog import PERKS
+from traveltide_assets.lib.evidence import ALPHA, _permuted, assess_segments, exclusivity, normal_scores
+from traveltide_assets.lib.power import (
     EVIDENCE_OF_NONE,
     MEANINGFUL_SHIFT_SD,
     NO_EVIDENCE_AT_THIS_SIZE,
@@ -34,7 +35,6 @@ from traveltide_assets.power import (
     users_to_detect,
     verdict_sentence,
 )
-from traveltide_assets.report.html import _evidence_section
 
 K = len(PERKS)
 UNBALANCED = (0.35, 0.30, 0.17, 0.10, 0.08)  # the synthetic source's "unbalanced" mix, sorted

@@ -20,13 +20,16 @@ from PIL import Image
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
-from traveltide_assets.campaign_plan import Policy, summarise
-from traveltide_assets.catalog import PERK_LABELS, PERKS
-from traveltide_assets.experiment import DOES_WORSE, NO_EVIDENCE, RAISES_SIGNUPS, minimum_detectable_difference
+from traveltide_assets.defs.campaign.settings import CampaignSettings
+from traveltide_assets.defs.cohort.settings import StudySettings
+from traveltide_assets.defs.report.deck import DeckData, build_deck, readout_figures
+from traveltide_assets.lib.campaign_plan import Policy, summarise
+from traveltide_assets.lib.catalog import PERK_LABELS, PERKS
+from traveltide_assets.lib.experiment import DOES_WORSE, NO_EVIDENCE, RAISES_SIGNUPS, minimum_detectable_difference
+from traveltide_assets.lib.power import EVIDENCE_OF_NONE, NO_EVIDENCE_AT_THIS_SIZE, SEGMENTS_EXIST
 from traveltide_assets.pipeline import execute
-from traveltide_assets.power import EVIDENCE_OF_NONE, NO_EVIDENCE_AT_THIS_SIZE, SEGMENTS_EXIST
-from traveltide_assets.resources import CampaignSettings, StudySettings, TravelTideSource, Warehouse
-from traveltide_assets.slides import DeckData, build_deck, readout_figures
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.warehouse import Warehouse
 
 SLIDE_COUNT = 8
 CHART_SLIDES = (3, 4, 5, 6)  # segments, perk mix, trust, plan; the read-out (7) too once results exist

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from traveltide_assets.catalog import PERKS
+from traveltide_assets.lib.catalog import PERKS
+from traveltide_assets.sources import contract as schema
 from traveltide_assets.sql_files import read_sql
-from traveltide_assets.synthetic import schema
 from traveltide_assets.synthetic.generate import GeneratorConfig, SyntheticSource, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
 from traveltide_assets_tests.conftest import parquet_views

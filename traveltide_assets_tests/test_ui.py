@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from traveltide_assets.definitions import defs
-from traveltide_assets.partitions import full_run_tags
+from traveltide_assets.defs.partitions import full_run_tags
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
 

@@ -1,5 +1,5 @@
 -- Per-user behaviour of the study cohort: the 20 features of shared/real-cohort/README.md, for fidelity checks
--- of a synthetic source against the real cohort's reference.json (traveltide_assets/fidelity.py).
+-- of a synthetic source against the real cohort's reference.json (traveltide_assets/validation/fidelity.py).
 -- Cohort: sessions with session_start > 2023-01-04, users with more than 7 of them. No cleaning, on purpose:
 -- the reference was computed on the raw tables, quirks and cancellation sessions included.
 -- Portable SQL (PostgreSQL and DuckDB): extract(epoch from ...) instead of DuckDB's epoch(), and the age as

@@ -5,7 +5,7 @@
 -- booking's kind, a discount offered, a cancellation) as 0/1.
 -- Why: a synthetic source can match every per-user average (per_user_features.sql) and still make far more of
 -- their spread a lasting difference between customers than real customers show, and lasting differences are
--- what a perk model feeds on (traveltide_assets/fidelity.py, docs/perk_model_figures.md).
+-- what a perk model feeds on (traveltide_assets/validation/fidelity.py, docs/perk_model_figures.md).
 -- Cohort and portability as in per_user_features.sql: raw tables, no cleaning, PostgreSQL and DuckDB alike.
 WITH s AS (
     SELECT * FROM sessions WHERE session_start > TIMESTAMP '2023-01-04'

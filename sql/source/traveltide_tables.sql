@@ -1,5 +1,5 @@
 -- The TravelTide source tables, with the real database's column names, order, types and primary keys.
--- Used by the synthetic loader; the schema tests compare the loaded catalogue with traveltide_assets.synthetic.schema.
+-- Used by the synthetic loader; the schema tests compare the loaded catalogue with traveltide_assets.sources.contract.
 
 CREATE TABLE public.users (
     user_id integer NOT NULL,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from traveltide_assets.catalog import PERKS
+from traveltide_assets.lib.catalog import PERKS
 from traveltide_assets.synthetic.columns import expit
 
 # The share each perk has under the default mix, used to centre the effects.

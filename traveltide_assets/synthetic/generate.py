@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from traveltide_assets.catalog import NO_PERK, PERKS
-from traveltide_assets.synthetic import schema
+from traveltide_assets.lib.catalog import NO_PERK, PERKS
+from traveltide_assets.sources import contract as schema
 from traveltide_assets.synthetic.behaviour import draw_behaviour
 from traveltide_assets.synthetic.columns import US_PER_MINUTE, expit, to_decimal
 from traveltide_assets.synthetic.mixes import resolve_mix

@@ -12,11 +12,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from traveltide_assets.atomic import replacing
-from traveltide_assets.pg_url import redact
+from traveltide_assets.sources.contract import GROUND_TRUTH_FILE, TRUTH_PG_SCHEMA
+from traveltide_assets.sources.pg_url import redact
 from traveltide_assets.sql_files import sql_statements
+from traveltide_assets.storage.atomic import replacing
 from traveltide_assets.synthetic.generate import SyntheticSource
-from traveltide_assets.synthetic.schema import GROUND_TRUTH_FILE, TRUTH_PG_SCHEMA
 
 DDL_FILE = "source/traveltide_tables.sql"
 _COPY_BATCH_ROWS = 250_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from traveltide_assets.catalog import NO_PERK, PERKS
+from traveltide_assets.lib.catalog import NO_PERK, PERKS
 
 PerkMix = Mapping[str, float]
 

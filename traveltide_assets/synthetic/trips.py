@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from traveltide_assets.synthetic import schema
+from traveltide_assets.sources import contract as schema
 from traveltide_assets.synthetic.behaviour import UserBehaviour
 from traveltide_assets.synthetic.columns import (
     US_PER_DAY,

@@ -1,0 +1,261 @@
+"""`traveltide bench`: the product against the usual pandas approach and against the raw COPY limit, on the same
+synthetic data in the same PostgreSQL, with wall time and peak memory of each contender in its own process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+
+from tools.bench.model_fit import time_model_fits
+from tools.local_postgres import LocalPostgres
+from traveltide_assets.defs.cohort.settings import StudySettings
+from traveltide_assets.defs.partitions import FIRST_SESSION_MONTH, all_months, full_run_months, months_between
+from traveltide_assets.defs.raw.extract_plan import ExtractPlan, cohort_members, members_query, users_query
+from traveltide_assets.sources.connection import PG_SESSION_SETTINGS
+from traveltide_assets.sources.pg_url import with_options
+from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.storage.duck import registered, run
+from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
+from traveltide_assets.synthetic.load import load_postgres
+
+JSON_KEYS = (
+    "users", "sessions", "ours_s", "pandas_s", "copy_s", "extract_s", "ours_peak_rss_mib", "pandas_peak_rss_mib",
+    "speedup_vs_pandas", "extract_vs_copy", "model_fit_s", "reliability_s",
+)  # fmt: skip
+
+Progress = Callable[[str], None]
+
+
+def measure_process(
+    contender: str, url: str, workdir: Path, months: str | None = None
+) -> tuple[float, float, dict[str, Any]]:
+    """(wall seconds, peak RSS MiB, the worker's own report) of one contender in a fresh process.
+
+    The peak RSS is the one the worker measures of itself (worker.peak_rss_mib), not wait4's, which on Linux
+    also counts this parent's memory at the time of the fork."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / f"{contender}{'-' + months if months else ''}.json"
+    started = time.perf_counter()
+    with out.open("w") as fh:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.bench.worker", contender, url, str(workdir),
+             *([months] if months else [])],
+            stdout=fh, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        process.wait()
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        tail = errors.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"bench contender {contender!r} failed: {tail[0]}")
+    report = json.loads(out.read_text())
+    return wall, report["peak_rss_mib"], report
+
+
+def extraction_queries(url: str) -> list[str]:
+    """The product's extraction queries of a full run, rendered: the cohort's users, its sessions with their
+    trips, and its users' rows (the member list is the one the source returns, as the asset gets it)."""
+    study = StudySettings()
+    with TravelTideSource(postgres_url=url).open() as source:
+        members = cohort_members(source, study)
+    plan = ExtractPlan(full_run_plan_months(url), rebuild=True, members=members)
+    return [members_query(study), plan.query(study), users_query(members)]
+
+
+def full_run_plan_months(url: str) -> list[str]:
+    """The months of a full run of the source (partitions.full_run_months), as the product's run plans them."""
+    return months_between(*full_run_months(TravelTideSource(postgres_url=url).newest_session_start()))
+
+
+def time_copy(url: str, queries: list[str]) -> float:
+    """The extraction queries through COPY ... TO STDOUT into nothing, in a session with the product's settings:
+    the server's and the wire's limit."""
+    started = time.perf_counter()
+    with psycopg.connect(with_options(url, PG_SESSION_SETTINGS)) as conn, conn.cursor() as cur:
+        for query in queries:
+            with cur.copy(f"COPY ({query}) TO STDOUT") as copy:
+                for _ in copy:
+                    pass
+    return time.perf_counter() - started
+
+
+def time_extract(url: str, workdir: Path) -> float:
+    """The product's own extraction of the same rows: the cohort counted in the source, its sessions with their
+    trips and its users streamed as Arrow batches into DuckDB tables (the publication to Parquet left out)."""
+    study = StudySettings()
+    months = full_run_plan_months(url)  # the run's months are known before it extracts (pipeline.execute)
+    started = time.perf_counter()
+    with TravelTideSource(postgres_url=url).open() as source, duckdb.connect(str(workdir / "extract.duckdb")) as con:
+        members = cohort_members(source, study)
+        plan = ExtractPlan(months, rebuild=True, members=members)
+        for table, query in (("extract", plan.query(study)), ("users", users_query(members))):
+            with source.stream(query) as reader, registered(con, "_incoming", reader):
+                run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _incoming")
+    return time.perf_counter() - started
+
+
+def busiest_month(url: str) -> str:
+    """The session month with the most sessions: what a daily refresh of a live database re-reads."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT to_char(date_trunc('month', session_start), 'YYYY-MM') AS m FROM sessions "
+            "WHERE session_start >= %s GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            (FIRST_SESSION_MONTH,),
+        ).fetchone()
+    return row[0] if row else all_months()[-1]
+
+
+@contextlib.contextmanager
+def _postgres(url: str | None) -> Iterator[str]:
+    if url:
+        yield url
+        return
+    with LocalPostgres() as server:
+        yield server.url
+
+
+def cpu_steal_share() -> Callable[[], float | None]:
+    """Start watching the share of CPU time the hypervisor gave to other guests ('steal', /proc/stat); the
+    returned function says it for the time since. Timings on a machine with steal are slower than its cores."""
+
+    def counters() -> list[int] | None:
+        try:
+            first = Path("/proc/stat").read_text().splitlines()[0].split()
+        except OSError:
+            return None
+        return [int(v) for v in first[1:9]] if first[0] == "cpu" and len(first) >= 9 else None
+
+    start = counters()
+
+    def share() -> float | None:
+        end = counters()
+        if start is None or end is None:
+            return None
+        spent = [b - a for a, b in zip(start, end, strict=True)]
+        return spent[7] / sum(spent) if sum(spent) else None
+
+    return share
+
+
+def bench(
+    users: int,
+    url: str | None = None,
+    seed: int = 7,
+    progress: Progress | None = None,
+    repeats: int = 1,
+    baseline: bool = True,
+) -> dict[str, Any]:
+    """Time the contenders on one generated source. With `repeats` > 1 every contender runs that many rounds,
+    interleaved (copy, extract, ours, refresh, pandas; again), and each figure is the median of its rounds, so that
+    a slow spell of a shared machine falls on every contender alike."""
+    say = progress or (lambda _m: None)
+    times: dict[str, list[float]] = {
+        k: [] for k in ("copy", "extract", "ours", "refresh", "pandas", "model_fit", "reliability")
+    }
+    rss: dict[str, list[float]] = {"ours": [], "pandas": []}
+    with _postgres(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
+        workdir = Path(tmp)
+        say(f"generating {users:,} users and loading them into PostgreSQL")
+        source = generate_source(GeneratorConfig(users=users, seed=seed))
+        sessions = source.sessions.num_rows
+        load_postgres(source, target)
+        del source
+        queries = extraction_queries(target)
+        month = busiest_month(target)
+        time_copy(target, queries)  # a warm-up: every contender then reads from the same warm cache
+        steal = cpu_steal_share()
+        for round_ in range(1, repeats + 1):
+            of = f" (round {round_} of {repeats})" if repeats > 1 else ""
+            say(f"copy: COPY of the extraction queries to nowhere{of}")
+            times["copy"].append(time_copy(target, queries))
+            say(f"extract: the product's extraction of the same rows{of}")
+            times["extract"].append(time_extract(target, workdir))
+            say(f"ours: the product's graph to perk_assignments, fresh warehouse, own process{of}")
+            ours = workdir / f"ours-{round_}"
+            seconds, peak, _ = measure_process("ours", target, ours)
+            times["ours"].append(seconds)
+            rss["ours"].append(peak)
+            say(f"refresh: one month ({month}) into the warehouse that run left, then everything downstream{of}")
+            times["refresh"].append(measure_process("ours", target, ours, months=f"{month}..{month}")[0])
+            say(f"model: the perk model fitted on that warehouse's evidence, once whole and once per half{of}")
+            fits = time_model_fits(ours)
+            times["model_fit"].append(fits["fit_s"])
+            times["reliability"].append(fits["reliability_s"])
+            shutil.rmtree(ours, ignore_errors=True)
+            if not baseline:  # at several times the real volume the baseline needs more memory than the machine
+                continue
+            say(f"pandas: read_sql of whole tables, merges, groupbys, k-means, own process{of}")
+            seconds, peak, _ = measure_process("pandas", target, workdir / "pandas")
+            times["pandas"].append(seconds)
+            rss["pandas"].append(peak)
+        steal_share = steal()
+    mid = {k: statistics.median(v) if v else float("nan") for k, v in times.items()}
+    return {
+        "users": users,
+        "sessions": sessions,
+        "ours_s": round(mid["ours"], 3),
+        "pandas_s": round(mid["pandas"], 3) if baseline else None,
+        "copy_s": round(mid["copy"], 3),
+        "extract_s": round(mid["extract"], 3),
+        "ours_peak_rss_mib": round(max(rss["ours"]), 1),
+        "pandas_peak_rss_mib": round(max(rss["pandas"]), 1) if rss["pandas"] else None,
+        "speedup_vs_pandas": round(mid["pandas"] / mid["ours"], 2) if baseline else None,
+        "extract_vs_copy": round(mid["extract"] / mid["copy"], 2),
+        # Beside the JSON keys (the table prints them): a daily refresh of one month after that full run, every
+        # round's figures, and the CPU steal while the contenders ran.
+        "refresh_month": month,
+        "refresh_month_s": round(mid["refresh"], 3),
+        "model_fit_s": round(mid["model_fit"], 3),
+        "reliability_s": round(mid["reliability"], 3),
+        "rounds": {k: [round(t, 2) for t in v] for k, v in times.items()},
+        "cpu_steal": None if steal_share is None else round(steal_share, 3),
+    }
+
+
+def format_result(result: dict[str, Any]) -> str:
+    rounds = result["rounds"]
+    several = len(rounds["ours"]) > 1
+
+    def spread(key: str, unit: str = "s") -> str:
+        return f" (rounds: {', '.join(f'{t:g}' for t in rounds[key])} {unit}; median)" if several else ""
+
+    rows = [
+        ("users / sessions", f"{result['users']:,} / {result['sessions']:,}"),
+        (
+            "ours (graph to perk_assignments)",
+            f"{result['ours_s']:.1f} s, peak RSS {result['ours_peak_rss_mib']:,.0f} MiB{spread('ours')}",
+        ),
+        (
+            f"ours, refresh of one month ({result['refresh_month']})",
+            f"{result['refresh_month_s']:.1f} s{spread('refresh')}",
+        ),
+        (
+            "pandas baseline",
+            f"{result['pandas_s']:.1f} s, peak RSS {result['pandas_peak_rss_mib']:,.0f} MiB{spread('pandas')}"
+            if result["pandas_s"] is not None
+            else "not run (--no-baseline)",
+        ),
+        ("model fit (perk_probabilities)", f"{result['model_fit_s']:.2f} s{spread('model_fit')}"),
+        ("reliability (two half fits)", f"{result['reliability_s']:.2f} s{spread('reliability')}"),
+        ("copy (COPY TO STDOUT, the limit)", f"{result['copy_s']:.2f} s{spread('copy')}"),
+        ("extract (ours, same rows)", f"{result['extract_s']:.2f} s{spread('extract')}"),
+        ("speedup vs pandas", f"{result['speedup_vs_pandas']:.1f}x" if result["speedup_vs_pandas"] else "-"),
+        ("extract / copy", f"{result['extract_vs_copy']:.2f}"),
+    ]
+    if result.get("cpu_steal") is not None:
+        rows.append(("CPU steal while timing", f"{100 * result['cpu_steal']:.0f}% (time the host gave elsewhere)"))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -1,0 +1,47 @@
+"""Perk scores, segments, favourite-perk assignments and the marketing summary."""
+
+import pandas as pd
+import pyarrow as pa
+from dagster import MaterializeResult, MetadataValue, asset
+
+from traveltide_assets.defs.features.assets import user_features
+from traveltide_assets.defs.report import charts
+from traveltide_assets.lib.scoring import DRIVER_FEATURES
+from traveltide_assets.lib.segmentation import segment, standardised_drivers
+from traveltide_assets.storage.publish import publish_arrow
+from traveltide_assets.storage.warehouse import Warehouse
+
+SEGMENT_SEED = 42
+
+
+@asset(
+    group_name="segments",
+    deps=[user_features],
+    kinds={"duckdb", "parquet", "scikitlearn"},
+    description="k-means segments of cohort users on standardised driver features; k in 2..8 by silhouette.",
+)
+def user_segments(warehouse: Warehouse) -> MaterializeResult:
+    features = warehouse.read_frame("user_features")
+    result = segment(standardised_drivers(features), seed=SEGMENT_SEED)
+    table = pd.DataFrame({"user_id": features["user_id"], "segment": result.labels})
+    profile = features[list(DRIVER_FEATURES)].assign(segment=result.labels).groupby("segment").mean()
+    profile.insert(0, "users", pd.Series(result.labels).value_counts().sort_index())
+    with warehouse.connect() as con:
+        metadata = publish_arrow(con, warehouse, "user_segments", pa.Table.from_pandas(table, preserve_index=False))
+        publish_arrow(con, warehouse, "user_segment_profiles", pa.Table.from_pandas(profile.reset_index()))
+    metadata.update(
+        {
+            "method": MetadataValue.text(
+                f"KMeans (n_init=4, random_state={SEGMENT_SEED}) on robust z-scores of {len(DRIVER_FEATURES)} "
+                "driver features; k maximises the silhouette on a fixed sample"
+            ),
+            "k": MetadataValue.int(result.k),
+            "silhouette_by_k": MetadataValue.json({str(k): round(v, 4) for k, v in result.silhouette_by_k.items()}),
+            "segment_sizes": MetadataValue.json(
+                {str(s): int(n) for s, n in pd.Series(result.labels).value_counts().sort_index().items()}
+            ),
+            "segment_profile": MetadataValue.md(profile.round(3).to_markdown()),
+            "chart": MetadataValue.md(charts.svg_markdown("Segments", charts.segment_heatmap(profile, features))),
+        }
+    )
+    return MaterializeResult(metadata=metadata)

@@ -1,0 +1,95 @@
+"""How often the favourite perk is right, against the planted truth, and what the same features allow at best."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from traveltide_assets.lib.catalog import NO_PERK, PERKS
+
+NOT_FEATURES = ("user_id",)
+
+
+def accuracy_report(assigned: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any] | None:
+    """Accuracy, balanced accuracy, per-perk precision/recall and the confusion matrix (rows = truth).
+
+    Users without a planted favourite (truth 'none') are left out; None when no user has one.
+    """
+    # scikit-learn loads when first used (see pipeline.warm_up_modelling)
+    from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    joined = assigned[["user_id", "favourite_perk"]].merge(
+        truth[["user_id", "favourite_perk"]], on="user_id", suffixes=("_assigned", "_true")
+    )
+    joined = joined[joined["favourite_perk_true"] != NO_PERK]
+    if joined.empty:
+        return None
+    y_true, y_pred = joined["favourite_perk_true"], joined["favourite_perk_assigned"]
+    labels = list(PERKS)
+    precision, recall, _, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    return {
+        "users": len(joined),
+        "accuracy": float((y_true == y_pred).mean()),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+        "per_perk": {
+            perk: {"precision": float(p), "recall": float(r), "support": int(s)}
+            for perk, p, r, s in zip(labels, precision, recall, support, strict=True)
+        },
+        "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "labels": labels,
+    }
+
+
+def feature_matrix(features: pd.DataFrame) -> pd.DataFrame:
+    """The product's user features as a model input: numbers as floats, text columns as categories."""
+    x = features.drop(columns=list(NOT_FEATURES)).copy()
+    for column in x.columns:
+        if x[column].dtype == object or str(x[column].dtype).startswith(("string", "str")):
+            x[column] = x[column].astype("category")
+        else:
+            x[column] = x[column].astype(float)
+    return x
+
+
+EVIDENCE_PREFIX = "evidence_"
+
+
+def ceiling_features(features: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """What the ceiling learns from: the product's user features and the perk model's count columns
+    (perk_evidence, as floats, prefixed `evidence_` since some names are also features), one row per user."""
+    counts = evidence.set_index("user_id").astype(float).add_prefix(EVIDENCE_PREFIX).reset_index()
+    joined = features.merge(counts, on="user_id", how="left", validate="one_to_one")
+    if len(joined) != len(features):
+        raise ValueError("perk_evidence does not hold one row per user of user_features")
+    return joined
+
+
+def ceiling_accuracy(train: list[tuple[pd.DataFrame, pd.DataFrame]], test: tuple[pd.DataFrame, pd.DataFrame]) -> float:
+    """Accuracy of a supervised classifier trained on other seeds' truth, scored on this seed: the best these
+    features allow (as far as gradient boosting can tell). Each pair is (features, ground_truth): the user
+    features, in `traveltide evaluate` with the perk model's counts beside them (ceiling_features)."""
+
+    def labelled(pair: tuple[pd.DataFrame, pd.DataFrame]) -> pd.DataFrame:
+        features, truth = pair
+        joined = features.merge(truth[["user_id", "favourite_perk"]], on="user_id")
+        return joined[joined["favourite_perk"] != NO_PERK]
+
+    train_rows = pd.concat([labelled(p) for p in train], ignore_index=True)
+    test_rows = labelled(test)
+    if train_rows.empty or test_rows.empty:
+        return float("nan")
+    x_train = feature_matrix(train_rows.drop(columns="favourite_perk"))
+    x_test = feature_matrix(test_rows.drop(columns="favourite_perk"))
+    for column in x_train.columns:
+        if isinstance(x_train[column].dtype, pd.CategoricalDtype):
+            categories = sorted(set(x_train[column].dropna()) | set(x_test[column].dropna()))
+            x_train[column] = pd.Categorical(x_train[column], categories=categories)
+            x_test[column] = pd.Categorical(x_test[column], categories=categories)
+    # Imported here: only `traveltide evaluate` fits it, and the import costs every run half a second.
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
+    model.fit(x_train, train_rows["favourite_perk"])
+    return float(np.mean(model.predict(x_test) == test_rows["favourite_perk"].to_numpy()))
