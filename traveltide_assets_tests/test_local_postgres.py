@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tools import local_postgres
 from tools.local_postgres import LocalPostgres
-from traveltide_assets import local_postgres
 
 
 def _accepts_connections(port: int) -> bool:
