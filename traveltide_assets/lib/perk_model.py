@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import digamma, gammaln, logsumexp
+from scipy.sparse import csr_array
+from scipy.special import digamma, gammaln
 from threadpoolctl import threadpool_limits
 
 from traveltide_assets.lib.catalog import PERKS
@@ -34,6 +35,12 @@ Bound = tuple[float, float]
 
 def _perk(name: str) -> int:
     return PERKS.index(name)
+
+
+def _log_shares(logits: np.ndarray) -> np.ndarray:
+    """log softmax of the five share logits (SciPy's general logsumexp costs more than the rest of this)."""
+    top = logits.max()
+    return logits - (top + np.log(np.exp(logits - top).sum()))
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -64,6 +71,8 @@ class Channel:
         self.profiles = len(owners) + 1
         self.flat = rows[:, None] * self.profiles + self.profile[None, :]
         self.profile_matrix = np.eye(self.profiles)[self.profile]  # (K, profiles): class k uses profile[k]
+        # (rows, users): sums the customers who share a row, one sparse product for every class at once.
+        self.gather = csr_array((np.ones(rows.size), (rows, np.arange(rows.size))), shape=(n_rows, rows.size))
         self.rows = n_rows
 
     def loglik(self, params: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -76,10 +85,7 @@ class Channel:
 
     def row_weights(self, resp: np.ndarray) -> np.ndarray:
         """(rows, profiles): posterior weight of each row and profile, summed over the customers sharing it."""
-        by_profile = resp @ self.profile_matrix
-        return np.column_stack(
-            [np.bincount(self.inverse, weights=by_profile[:, j], minlength=self.rows) for j in range(self.profiles)]
-        )
+        return (self.gather @ resp) @ self.profile_matrix
 
     def describe(self, params: np.ndarray) -> dict[str, float]:
         return {label: round(float(value), 4) for label, value in zip(self.labels, self.natural(params), strict=True)}
@@ -356,7 +362,7 @@ class _Objective:
     def posterior(self, theta: np.ndarray, grad: bool) -> tuple[float, np.ndarray, list]:
         """(log posterior up to constants, responsibilities, each channel's gradient rows or None)."""
         logits = theta[self.share_slice]
-        joint = np.tile(logits - logsumexp(logits), (self.users, 1))
+        joint = np.tile(_log_shares(logits), (self.users, 1))
         parts = []
         for c, s in zip(self.channels, self.slices, strict=True):
             ll, g = c.loglik(theta[s], grad)
@@ -373,9 +379,7 @@ class _Objective:
         """The shares' Dirichlet prior and the shifts' half-normal prior, up to constants."""
         logits = theta[self.share_slice]
         shifts = theta[self.shift_positions]
-        return self.prior * float((logits - logsumexp(logits)).sum()) - 0.5 * self.shift_precision * float(
-            shifts @ shifts
-        )
+        return self.prior * float(_log_shares(logits).sum()) - 0.5 * self.shift_precision * float(shifts @ shifts)
 
     def log_likelihood(self, theta: np.ndarray) -> float:
         """The marginal log-likelihood alone, without the priors."""
@@ -387,7 +391,7 @@ class _Objective:
         gradient = np.zeros_like(theta)
         for c, s, g in zip(self.channels, self.slices, parts, strict=True):
             gradient[s] = np.einsum("rp,rpk->k", c.row_weights(resp), g)  # Fisher's identity
-        shares = np.exp(theta[self.share_slice] - logsumexp(theta[self.share_slice]))
+        shares = np.exp(_log_shares(theta[self.share_slice]))
         gradient[self.share_slice] = resp.sum(axis=0) - self.users * shares + self.prior * (1 - K * shares)
         gradient[self.shift_positions] -= self.shift_precision * theta[self.shift_positions]
         return -value, -gradient
@@ -401,19 +405,19 @@ def fit_perk_model(evidence: pd.DataFrame, options: ModelOptions | None = None) 
     channels = build_channels(evidence)
     objective = _Objective(channels, len(evidence), opts)
     theta, bounds = objective.pack()
-    one_class, one_class_log_likelihood = _fit_one_class(objective, theta, bounds, opts)
-    theta = one_class.copy()
-    for c, s in zip(channels, objective.slices, strict=True):
-        theta[s][c.shifts] = INITIAL_SHIFT  # the mixture starts from the one-class fit with small shifts
     # The quasi-Newton's own linear algebra is on a few dozen parameters: BLAS threads only contend for the
-    # cores (on a busy 2-core machine they made L-BFGS-B's step half of the fit's time).
+    # cores (on a busy 2-core machine they made L-BFGS-B's steps, in the one-class fits too, half of the time).
     with threadpool_limits(limits=1, user_api="blas"):
+        one_class, one_class_log_likelihood = _fit_one_class(objective, theta, bounds, opts)
+        theta = one_class.copy()
+        for c, s in zip(channels, objective.slices, strict=True):
+            theta[s][c.shifts] = INITIAL_SHIFT  # the mixture starts from the one-class fit with small shifts
         result = minimize(
             objective, theta, jac=True, method="L-BFGS-B", bounds=bounds,
             options={"maxiter": opts.max_iterations, "ftol": opts.tolerance, "gtol": 1e-6},
         )  # fmt: skip
     _, resp, _ = objective.posterior(result.x, grad=False)
-    shares = np.exp(result.x[objective.share_slice] - logsumexp(result.x[objective.share_slice]))
+    shares = np.exp(_log_shares(result.x[objective.share_slice]))
     return PerkModel(
         probabilities=resp,
         class_shares=shares,
