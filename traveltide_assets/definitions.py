@@ -16,7 +16,7 @@ from traveltide_assets.defs.cohort.assets import session_cohort
 from traveltide_assets.defs.evaluation.assets import perk_accuracy, perk_calibration
 from traveltide_assets.defs.features.assets import user_features
 from traveltide_assets.defs.jobs import campaign_results, refresh_all, to_campaign_plan, to_perk_assignments
-from traveltide_assets.defs.perks.assets import perk_assignments, perk_scores_asset, perk_summary
+from traveltide_assets.defs.perks.assets import perk_assignments, perk_scores, perk_summary
 from traveltide_assets.defs.perks.probabilities import assignment_reliability, perk_evidence, perk_probabilities
 from traveltide_assets.defs.raw.assets import raw_assets
 from traveltide_assets.defs.report.slides import executive_slides
@@ -30,7 +30,7 @@ all_assets = [
     *raw_assets,
     session_cohort,
     user_features,
-    perk_scores_asset,
+    perk_scores,
     perk_evidence,
     perk_probabilities,
     assignment_reliability,

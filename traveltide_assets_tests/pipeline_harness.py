@@ -26,6 +26,7 @@ ASSET_TABLES = (
     "perk_probabilities",
     "assignment_reliability",
     "user_segments",
+    "user_segment_profiles",
     "segment_evidence",
     "perk_assignments",
     "perk_summary",

@@ -16,7 +16,7 @@ from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.lib.accuracy import accuracy_report, ceiling_accuracy, ceiling_features
 from traveltide_assets.lib.catalog import PERKS
 from traveltide_assets.lib.evidence import assess_segments, stability_ari
-from traveltide_assets.lib.scoring import PERK_DRIVERS, assign_perks, perk_scores
+from traveltide_assets.lib.scoring import PERK_DRIVERS, assign_perks, score_perks
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import REAL_USERS, GeneratorConfig, generate_source
@@ -104,7 +104,7 @@ def _features_with_one_standout(feature: str) -> pd.DataFrame:
 )
 def test_a_standout_driver_makes_its_perk_the_favourite(feature: str, perk: str) -> None:
     features = _features_with_one_standout(feature)
-    scores = perk_scores(features)
+    scores = score_perks(features)
     assert np.allclose(scores.drop(columns="user_id").mean(), 0, atol=1e-9)
     # The probabilities here follow the scores (softmax), so that the reason of the favourite is what is tested.
     matrix = np.exp(scores[[f"score_{p}" for p in PERKS]].to_numpy())

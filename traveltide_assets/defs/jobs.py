@@ -3,15 +3,18 @@ campaign plan (campaign coverage), and the campaign's results and read-out (camp
 
 from dagster import AssetSelection, define_asset_job
 
+# A multi-asset (user_segments with user_segment_profiles) runs whole: a selection upstream of an asset takes the
+# other assets of the same step along.
+
 refresh_all = define_asset_job("refresh_all", selection=AssetSelection.all(), description="The whole lineage.")
 to_perk_assignments = define_asset_job(
     "to_perk_assignments",
-    selection=AssetSelection.assets("perk_assignments").upstream(),
+    selection=AssetSelection.assets("perk_assignments").upstream().required_multi_asset_neighbors(),
     description="From the source to the favourite perks, without evidence, report or accuracy (the benchmark's run).",
 )
 to_campaign_plan = define_asset_job(
     "to_campaign_plan",
-    selection=AssetSelection.assets("campaign_plan").upstream(),
+    selection=AssetSelection.assets("campaign_plan").upstream().required_multi_asset_neighbors(),
     description="From the source to the invitation campaign's plan, without the report (campaign coverage).",
 )
 # The results and everything that shows them: the read-out, and the report and slides that state it.

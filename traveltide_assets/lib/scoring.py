@@ -68,7 +68,7 @@ def robust_z(values: pd.Series, log: bool = False) -> pd.Series:
     return ((x - median) / scale).clip(-6, 6).fillna(0.0)
 
 
-def perk_scores(features: pd.DataFrame) -> pd.DataFrame:
+def score_perks(features: pd.DataFrame) -> pd.DataFrame:
     """user_id plus one `score_<perk>` column per perk, each with cohort mean 0 and sd 1."""
     out = pd.DataFrame({"user_id": features["user_id"].to_numpy()})
     for perk, drivers in PERK_DRIVERS.items():

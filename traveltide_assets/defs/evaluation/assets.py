@@ -27,9 +27,7 @@ from traveltide_assets.storage.warehouse import Warehouse
 )
 def perk_accuracy(context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse):
     truth = source.ground_truth()
-    report = (
-        accuracy_report(warehouse.read_frame("perk_assignments"), truth.to_pandas()) if truth is not None else None
-    )
+    report = accuracy_report(warehouse.read_frame("perk_assignments"), truth.to_pandas()) if truth is not None else None
     if report is None:
         # No truth: not materialised, and no stale accuracy from an earlier synthetic run is left behind.
         with warehouse.connect() as con:

@@ -7,9 +7,8 @@ from traveltide_assets.defs.features.assets import user_features
 from traveltide_assets.defs.perks.probabilities import perk_probabilities
 from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.defs.report import charts
-from traveltide_assets.defs.segments.assets import user_segments
 from traveltide_assets.lib.catalog import CONFIDENCE_BANDS, PERKS
-from traveltide_assets.lib.scoring import PERK_DRIVERS, assign_perks, perk_scores
+from traveltide_assets.lib.scoring import PERK_DRIVERS, assign_perks, score_perks
 from traveltide_assets.sql_files import read_sql
 from traveltide_assets.storage.publish import publish_arrow, publish_query
 from traveltide_assets.storage.warehouse import Warehouse
@@ -23,16 +22,15 @@ def _drivers_doc() -> str:
 
 
 @asset(
-    name="perk_scores",
     group_name="perks",
     deps=[user_features],
     kinds={"duckdb", "parquet", "pandas"},
     description="One affinity score per perk and user, standardised (cohort mean 0, sd 1); drivers in "
     "traveltide_assets/lib/scoring.py and docs/features.md.",
 )
-def perk_scores_asset(warehouse: Warehouse) -> MaterializeResult:
+def perk_scores(warehouse: Warehouse) -> MaterializeResult:
     features = warehouse.read_frame("user_features")
-    scores = perk_scores(features)
+    scores = score_perks(features)
     with warehouse.connect() as con:
         metadata = publish_arrow(con, warehouse, "perk_scores", pa.Table.from_pandas(scores, preserve_index=False))
     metadata["drivers"] = MetadataValue.md(_drivers_doc())
@@ -42,7 +40,7 @@ def perk_scores_asset(warehouse: Warehouse) -> MaterializeResult:
 
 @asset(
     group_name="assignments",
-    deps=[perk_probabilities, perk_scores_asset, user_segments, user_features],
+    deps=[perk_probabilities, perk_scores, "user_segments", user_features],
     kinds={"duckdb", "parquet", "pandas"},
     description="Per cohort user: the favourite perk (the most probable), its probability, the runner-up and "
     "its probability, a confidence band (high / medium / low), the favourite's affinity score and a short reason.",

@@ -4,28 +4,22 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, In, MetadataValue, Nothing, Out, Output, graph_asset, op
+from dagster import AssetExecutionContext, AssetIn, AssetKey, In, MetadataValue, Nothing, Out, Output, graph_asset, op
 
 from traveltide_assets.defs.campaign.assets import (
     READOUT_TABLE,
     UPLIFT_TABLE,
-    campaign_plan,
-    campaign_readout,
     plan_design,
     read_plan,
     signups_origin,
 )
 from traveltide_assets.defs.campaign.settings import CampaignSettings
-from traveltide_assets.defs.cohort.assets import cleaning_counts, session_cohort
+from traveltide_assets.defs.cohort.assets import cleaning_counts
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.evaluation.assets import perk_calibration
-from traveltide_assets.defs.perks.assets import perk_assignments, perk_scores_asset, perk_summary
-from traveltide_assets.defs.perks.probabilities import assignment_reliability, perk_probabilities
 from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.defs.report import charts
 from traveltide_assets.defs.report.html import CampaignSection, ReadoutSection, ReportData, render
-from traveltide_assets.defs.segments.assets import user_segments
-from traveltide_assets.defs.segments.evidence import segment_evidence
 from traveltide_assets.lib.accuracy import accuracy_report
 from traveltide_assets.lib.campaign_plan import policy_sentence, power_sentence, summarise
 from traveltide_assets.lib.catalog import CONFIDENCE_BANDS, PERKS
@@ -39,9 +33,11 @@ from traveltide_assets.storage.warehouse import Warehouse
 REPORT_FILE = "executive_summary.html"
 CALIBRATION_CHART_FILE = "calibration.svg"
 # Upstream assets the report reads, each required; perk_calibration (planted truth only) is optional.
-REPORT_DEPS = (
-    session_cohort, perk_scores_asset, user_segments, segment_evidence, perk_assignments, perk_summary,
-    perk_probabilities, assignment_reliability, campaign_plan, campaign_readout,
+REPORT_DEPS = tuple(
+    AssetKey(name) for name in (
+        "session_cohort", "perk_scores", "user_segments", "segment_evidence", "perk_assignments", "perk_summary",
+        "perk_probabilities", "assignment_reliability", "campaign_plan", "campaign_readout",
+    )
 )  # fmt: skip
 EXAMPLES_PER_PERK = 3
 
@@ -156,7 +152,7 @@ def _examples(assignments: pd.DataFrame) -> pd.DataFrame:
 
 @op(
     name="write_executive_summary",
-    ins={**{a.key.to_user_string(): In(Nothing) for a in REPORT_DEPS}, "calibration_if_planted": In(Nothing)},
+    ins={**{key.to_user_string(): In(Nothing) for key in REPORT_DEPS}, "calibration_if_planted": In(Nothing)},
     out=Out(Nothing),
 )
 def write_executive_summary(
@@ -242,7 +238,7 @@ def write_executive_summary(
 @graph_asset(
     name="executive_summary",
     group_name="report",
-    ins={a.key.to_user_string(): AssetIn(key=a.key, dagster_type=Nothing) for a in (*REPORT_DEPS, perk_calibration)},
+    ins={key.to_user_string(): AssetIn(key=key, dagster_type=Nothing) for key in (*REPORT_DEPS, perk_calibration.key)},
     kinds={"html", "svg"},
     description="Self-contained HTML report for marketing (report folder): cohort, segment evidence, segment "
     "profiles, favourite perks, how far to trust each customer's perk (split-half reliability, confidence "

@@ -1,8 +1,10 @@
-"""Perk scores, segments, favourite-perk assignments and the marketing summary."""
+"""k-means segments of the cohort and the profile of each segment."""
+
+from collections.abc import Iterator
 
 import pandas as pd
 import pyarrow as pa
-from dagster import MaterializeResult, MetadataValue, asset
+from dagster import AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
 from traveltide_assets.defs.features.assets import user_features
 from traveltide_assets.defs.report import charts
@@ -14,13 +16,26 @@ from traveltide_assets.storage.warehouse import Warehouse
 SEGMENT_SEED = 42
 
 
-@asset(
-    group_name="segments",
-    deps=[user_features],
-    kinds={"duckdb", "parquet", "scikitlearn"},
-    description="k-means segments of cohort users on standardised driver features; k in 2..8 by silhouette.",
+@multi_asset(
+    specs=[
+        AssetSpec(
+            "user_segments",
+            group_name="segments",
+            deps=[user_features],
+            kinds={"duckdb", "parquet", "scikitlearn"},
+            description="k-means segment of each cohort user on standardised driver features; k in 2..8 by silhouette.",
+        ),
+        AssetSpec(
+            "user_segment_profiles",
+            group_name="segments",
+            deps=[user_features],
+            kinds={"duckdb", "parquet"},
+            description="Per segment: its users and the mean of each driver feature.",
+        ),
+    ]
 )
-def user_segments(warehouse: Warehouse) -> MaterializeResult:
+def user_segments(warehouse: Warehouse) -> Iterator[MaterializeResult]:
+    """One k-means fit gives both: the segment of every user and what each segment looks like."""
     features = warehouse.read_frame("user_features")
     result = segment(standardised_drivers(features), seed=SEGMENT_SEED)
     table = pd.DataFrame({"user_id": features["user_id"], "segment": result.labels})
@@ -28,7 +43,9 @@ def user_segments(warehouse: Warehouse) -> MaterializeResult:
     profile.insert(0, "users", pd.Series(result.labels).value_counts().sort_index())
     with warehouse.connect() as con:
         metadata = publish_arrow(con, warehouse, "user_segments", pa.Table.from_pandas(table, preserve_index=False))
-        publish_arrow(con, warehouse, "user_segment_profiles", pa.Table.from_pandas(profile.reset_index()))
+        profile_metadata = publish_arrow(
+            con, warehouse, "user_segment_profiles", pa.Table.from_pandas(profile.reset_index())
+        )
     metadata.update(
         {
             "method": MetadataValue.text(
@@ -40,8 +57,11 @@ def user_segments(warehouse: Warehouse) -> MaterializeResult:
             "segment_sizes": MetadataValue.json(
                 {str(s): int(n) for s, n in pd.Series(result.labels).value_counts().sort_index().items()}
             ),
-            "segment_profile": MetadataValue.md(profile.round(3).to_markdown()),
-            "chart": MetadataValue.md(charts.svg_markdown("Segments", charts.segment_heatmap(profile, features))),
         }
     )
-    return MaterializeResult(metadata=metadata)
+    yield MaterializeResult(asset_key="user_segments", metadata=metadata)
+    profile_metadata["segment_profile"] = MetadataValue.md(profile.round(3).to_markdown())
+    profile_metadata["chart"] = MetadataValue.md(
+        charts.svg_markdown("Segments", charts.segment_heatmap(profile, features))
+    )
+    yield MaterializeResult(asset_key="user_segment_profiles", metadata=profile_metadata)

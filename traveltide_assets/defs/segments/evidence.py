@@ -1,6 +1,5 @@
 """Evidence that segments exist, and (synthetic sources only) accuracy against the planted truth."""
 
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
