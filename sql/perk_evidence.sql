@@ -1,5 +1,5 @@
 -- perk_evidence: per cohort user, the counts, exposures and log-scale sums the perk model reads
--- (traveltide_assets/lib/perk_model.py, docs/perk_model.md). One row per user of session_cohort.
+-- (traveltide_assets/lib/perk_channels.py, docs/perk_model.md). One row per user of session_cohort.
 -- $half = -1 reads every session; 0 or 1 reads one half of each user's sessions, dealt alternately by start
 -- time (the split-half reliability check). A booking's cancellation is counted with the booking, in its half.
 -- Sums of fractions run in session order: a parallel sum's order changes its last bits from run to run, and the

@@ -11,7 +11,8 @@ from scipy.optimize import approx_fprime
 
 from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.lib.catalog import PERKS
-from traveltide_assets.lib.perk_model import ModelOptions, _Objective, build_channels, fit_perk_model
+from traveltide_assets.lib.perk_channels import build_channels
+from traveltide_assets.lib.perk_model import ModelOptions, _Objective, fit_perk_model
 from traveltide_assets.lib.reliability import implied_confusion, split_half_agreement
 
 BAG = PERKS.index("free_checked_bag")
