@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
-from traveltide_assets.defs.campaign.assets import (
-    campaign_plan,
-    campaign_readout,
-    campaign_signups,
-    campaign_signups_sensor,
-    campaign_signups_valid,
-)
+from traveltide_assets.defs.campaign.plan import campaign_plan
+from traveltide_assets.defs.campaign.readout import campaign_readout
+from traveltide_assets.defs.campaign.signups import campaign_signups, campaign_signups_sensor, campaign_signups_valid
 from traveltide_assets.defs.checks import asset_checks
 from traveltide_assets.defs.cohort.assets import session_cohort
 from traveltide_assets.defs.evaluation.assets import perk_accuracy, perk_calibration

@@ -26,8 +26,9 @@ from dagster import ExecuteInProcessResult, build_sensor_context, materialize
 
 from tools.local_postgres import LocalPostgres
 from traveltide_assets.definitions import defs
-from traveltide_assets.defs.campaign.assets import campaign_readout, campaign_signups, campaign_signups_valid
+from traveltide_assets.defs.campaign.readout import campaign_readout
 from traveltide_assets.defs.campaign.settings import CampaignSettings
+from traveltide_assets.defs.campaign.signups import campaign_signups, campaign_signups_valid
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.raw.assets import raw_users
 from traveltide_assets.lib.experiment import (

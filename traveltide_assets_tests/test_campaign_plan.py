@@ -17,7 +17,7 @@ import pytest
 from dagster import ExecuteInProcessResult, materialize
 from pydantic import ValidationError
 
-from traveltide_assets.defs.campaign.assets import campaign_plan, plan_export_paths
+from traveltide_assets.defs.campaign.plan import campaign_plan, plan_export_paths
 from traveltide_assets.defs.campaign.settings import CampaignSettings
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.lib.campaign_plan import (

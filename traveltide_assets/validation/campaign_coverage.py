@@ -69,7 +69,8 @@ def _plan(resources: dict[str, Any], seed: int) -> None:
 
 
 def _read_out(resources: dict[str, Any], seed: int) -> None:
-    from traveltide_assets.defs.campaign.assets import campaign_readout, campaign_signups, campaign_signups_valid
+    from traveltide_assets.defs.campaign.readout import campaign_readout
+    from traveltide_assets.defs.campaign.signups import campaign_signups, campaign_signups_valid
 
     result = materialize(
         [campaign_signups, campaign_signups_valid, campaign_readout],

@@ -7,14 +7,8 @@ import duckdb
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from traveltide_assets.defs.campaign.assets import (
-    READOUT_TABLE,
-    UPLIFT_TABLE,
-    campaign_plan,
-    campaign_readout,
-    plan_design,
-    read_plan,
-)
+from traveltide_assets.defs.campaign.plan import campaign_plan, plan_design, read_plan
+from traveltide_assets.defs.campaign.readout import READOUT_TABLE, UPLIFT_TABLE, campaign_readout
 from traveltide_assets.defs.campaign.settings import CampaignSettings
 from traveltide_assets.defs.cohort.assets import session_cohort
 from traveltide_assets.defs.cohort.settings import StudySettings

@@ -6,14 +6,10 @@ import duckdb
 import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, AssetKey, In, MetadataValue, Nothing, Out, Output, graph_asset, op
 
-from traveltide_assets.defs.campaign.assets import (
-    READOUT_TABLE,
-    UPLIFT_TABLE,
-    plan_design,
-    read_plan,
-    signups_origin,
-)
+from traveltide_assets.defs.campaign.plan import plan_design, read_plan
+from traveltide_assets.defs.campaign.readout import READOUT_TABLE, UPLIFT_TABLE
 from traveltide_assets.defs.campaign.settings import CampaignSettings
+from traveltide_assets.defs.campaign.signups import signups_origin
 from traveltide_assets.defs.cohort.assets import cleaning_counts
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.evaluation.assets import perk_calibration
