@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
+from traveltide_assets.defs.campaign.checks import asset_checks as campaign_checks
 from traveltide_assets.defs.campaign.plan import campaign_plan
 from traveltide_assets.defs.campaign.readout import campaign_readout
 from traveltide_assets.defs.campaign.signups import campaign_signups, campaign_signups_sensor, campaign_signups_valid
-from traveltide_assets.defs.checks import asset_checks
 from traveltide_assets.defs.cohort.assets import session_cohort
+from traveltide_assets.defs.cohort.checks import asset_checks as cohort_checks
 from traveltide_assets.defs.evaluation.assets import perk_accuracy, perk_calibration
 from traveltide_assets.defs.features.assets import user_features
+from traveltide_assets.defs.features.checks import asset_checks as features_checks
 from traveltide_assets.defs.jobs import campaign_results, refresh_all, to_campaign_plan, to_perk_assignments
 from traveltide_assets.defs.perks.assets import perk_assignments, perk_scores, perk_summary
+from traveltide_assets.defs.perks.checks import asset_checks as perks_checks
 from traveltide_assets.defs.perks.probabilities import assignment_reliability, perk_evidence, perk_probabilities
 from traveltide_assets.defs.raw.assets import raw_assets
+from traveltide_assets.defs.raw.checks import asset_checks as raw_checks
 from traveltide_assets.defs.report.slides import executive_slides
 from traveltide_assets.defs.report.summary import executive_summary
 from traveltide_assets.defs.resources import build_resources
@@ -46,7 +50,14 @@ all_assets = [
 
 defs = Definitions(
     assets=all_assets,
-    asset_checks=[*asset_checks, campaign_signups_valid],
+    asset_checks=[
+        *raw_checks,
+        *cohort_checks,
+        *features_checks,
+        *perks_checks,
+        *campaign_checks,
+        campaign_signups_valid,
+    ],
     jobs=[refresh_all, to_perk_assignments, to_campaign_plan, campaign_results],
     schedules=[daily_refresh],
     sensors=[campaign_signups_sensor],

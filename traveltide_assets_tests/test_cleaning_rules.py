@@ -1,4 +1,4 @@
-"""The cohort rule and each cleaning rule of sql/session_cohort.sql on small hand-made tables."""
+"""The cohort rule and each cleaning rule of sql/cohort/session_cohort.sql on small hand-made tables."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def cohort() -> dict[str, dict]:
         ('T1', 'Hilton - miami', 3, 1, TIMESTAMP '2023-03-01 13:00', TIMESTAMP '2023-03-04 11:00', 150),
         ('T2', 'NH Hotel  - miami', 0, 0, TIMESTAMP '2023-03-10 13:00', TIMESTAMP '2023-03-10 11:00', 90)"""
     ).fetchall()
-    table = con.sql(read_sql("session_cohort.sql"), params={"cohort_start": "2023-01-04", "min_sessions": 7})
+    table = con.sql(read_sql("cohort/session_cohort.sql"), params={"cohort_start": "2023-01-04", "min_sessions": 7})
     return {row["session_id"]: row for row in table.to_arrow_table().to_pylist()}
 
 

@@ -1,4 +1,4 @@
--- raw_sessions from the source pass (_extract, sql/extract/cohort_sessions.sql): the source's session columns,
+-- raw_sessions from the source pass (_extract, sql/raw/extract/cohort_sessions.sql): the source's session columns,
 -- and the session month as 'YYYY-MM' (the partition key).
 SELECT
     session_id,

@@ -60,7 +60,7 @@ def range_tags(first: str, last: str) -> dict[str, str]:
 
 def full_run_months(newest_session: dt.datetime | None, now: dt.datetime | None = None) -> tuple[str, str]:
     """The months a full run covers: the first session month through the month of the source's newest session
-    (sql/extract/newest_session.sql), or through the month in progress when that is unknown or later. The
+    (sql/raw/extract/newest_session.sql), or through the month in progress when that is unknown or later. The
     months after the newest session hold nothing to extract; a live source's newest session is today's."""
     keys = all_months(now)
     if newest_session is None:

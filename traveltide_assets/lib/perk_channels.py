@@ -274,7 +274,7 @@ class RandomEffectNormal(Channel):
 
 
 def build_channels(evidence: pd.DataFrame) -> list[Channel]:
-    """The model's evidence channels from a perk_evidence frame (sql/perk_evidence.sql)."""
+    """The model's evidence channels from a perk_evidence frame (sql/perks/perk_evidence.sql)."""
     e = {c: evidence[c].to_numpy() for c in evidence.columns}
     bag, cancel, discount = _perk("free_checked_bag"), _perk("no_cancellation_fees"), _perk("exclusive_discounts")
     meal, night = _perk("free_hotel_meal"), _perk("free_hotel_night_with_flight")

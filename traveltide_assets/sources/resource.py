@@ -66,7 +66,7 @@ class TravelTideSource(ConfigurableResource):
         if not self.is_postgres and not self._embedded_store_present():
             return None
         with self.open() as connection:
-            newest = connection.fetch(read_sql("extract/newest_session.sql")).column(0)[0].as_py()
+            newest = connection.fetch(read_sql("raw/extract/newest_session.sql")).column(0)[0].as_py()
         return newest if isinstance(newest, dt.datetime) else None
 
     @contextmanager

@@ -114,7 +114,7 @@ def read_signups(signups_path: str | None, source: SignupsSource) -> Signups | N
     if source.is_postgres:
         with source.open() as connection:
             if _source_has_table(connection):
-                rows = connection.fetch(read_sql("extract/campaign_signups.sql"))
+                rows = connection.fetch(read_sql("campaign/signups.sql"))
                 origin = f"table {SIGNUPS_TABLE} of {source.describe()}"
                 return Signups(normalise(rows, origin), origin)
         return None
@@ -133,7 +133,7 @@ def fingerprint(signups_path: str | None, source: SignupsSource) -> str:
     if source.is_postgres:
         with source.open() as connection:
             if _source_has_table(connection):
-                rows = connection.fetch(read_sql("extract/campaign_signups_fingerprint.sql"))
+                rows = connection.fetch(read_sql("campaign/signups_fingerprint.sql"))
                 count, newest = rows["signups"][0].as_py(), rows["newest"][0].as_py()
                 return f"postgres {SIGNUPS_TABLE}: {count} rows, newest {newest}"
         return NO_RESULTS
@@ -183,7 +183,7 @@ def normalise(raw: pa.Table, origin: str) -> pa.Table:
     con = _session()
     try:
         con.register("_raw", raw.select(list(SIGNUP_COLUMNS)))
-        typed = con.sql(read_sql("signups/typed_signups.sql")).to_arrow_table()
+        typed = con.sql(read_sql("campaign/typed_signups.sql")).to_arrow_table()
     finally:
         con.close()
     _refuse(typed, "bad_user_id", origin, "a user_id that is not a whole number")

@@ -33,8 +33,8 @@ BAGS_MEDIAN = 0.5
 class PerkEffects:
     """Shifts (log / logit units) applied to fans of each perk; see module docstring. Sized with `Spreads` so
     that fans and everyone else together differ between customers as much as the real cohort's customers do
-    (sql/fidelity/spread_components.sql, docs/perk_model_figures.md), and no more: most of what real customers
-    do varies from trip to trip, not from customer to customer."""
+    (sql/validation/fidelity/spread_components.sql, docs/perk_model_figures.md), and no more: most of what real
+    customers do varies from trip to trip, not from customer to customer."""
 
     bags_log: float = 0.2  # free_checked_bag: checks a bag a little more often (real: bags barely repeat)
     flight_only_logit: float = 0.6  # free_checked_bag: flies without a hotel a little more often

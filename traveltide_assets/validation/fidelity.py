@@ -7,8 +7,8 @@ users with a value <= each of a set of edges; a source is compared with it by th
 evaluated at those edges, exactly as the reference's README defines it, so that the figure is comparable with
 its own noise floor (two random halves of the real cohort differ by at most KS 0.027).
 
-The per-user features come from `sql/fidelity/per_user_features.sql`, the README's query made portable, so the
-same check runs on the embedded Parquet store (DuckDB) and on a PostgreSQL source.
+The per-user features come from `sql/validation/fidelity/per_user_features.sql`, the README's query made
+portable, so the same check runs on the embedded Parquet store (DuckDB) and on a PostgreSQL source.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ FEATURES: tuple[str, ...] = (
     "married",
     "has_children",
 )
-FEATURES_SQL = "fidelity/per_user_features.sql"
+FEATURES_SQL = "validation/fidelity/per_user_features.sql"
 DEFAULT_BOUND = 0.05
 # A value counts as <= an edge up to this tolerance (the reference's definition): averages such as 8.333333
 # are stored rounded to 6 decimals.
@@ -215,14 +215,14 @@ def check(reference_path: Path, source: TravelTideSource, bound: float = DEFAULT
     return compare(fetch_per_user(source), reference, bound)
 
 
-SPREAD_SQL = "fidelity/spread_components.sql"
+SPREAD_SQL = "validation/fidelity/spread_components.sql"
 REAL_TABLES = ("users", "sessions", "flights", "hotels")
 
 
 @dataclass(frozen=True)
 class Spread:
     """How much customers differ on one measure beyond their own trip-to-trip spread
-    (sql/fidelity/spread_components.sql)."""
+    (sql/validation/fidelity/spread_components.sql)."""
 
     measure: str
     customers: int
@@ -251,7 +251,8 @@ def real_rows_beside(reference_path: Path) -> TravelTideSource | None:
 def format_spreads(real: Mapping[str, Spread], synthetic: Mapping[str, Spread]) -> str:
     """Between- and within-customer sd per measure, real beside synthetic (informational: no bound)."""
     lines = [
-        "how much customers differ beyond their own trip-to-trip spread (sd; sql/fidelity/spread_components.sql):",
+        "how much customers differ beyond their own trip-to-trip spread "
+        "(sd; sql/validation/fidelity/spread_components.sql):",
         f"{'measure':<24}{'between real':>14}{'synthetic':>11}{'within real':>13}{'synthetic':>11}",
     ]
     for name, r in real.items():

@@ -24,12 +24,12 @@ def cleaning_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     deps=raw_assets,
     kinds={"duckdb", "parquet"},
     description="Cleaned sessions of the cohort (sessions after cohort_start, users with more than "
-    "min_sessions of them), one row per session with its flight and hotel (sql/session_cohort.sql).",
+    "min_sessions of them), one row per session with its flight and hotel (sql/cohort/session_cohort.sql).",
 )
 def session_cohort(context: AssetExecutionContext, warehouse: Warehouse, study: StudySettings) -> MaterializeResult:
     params = {"cohort_start": study.cohort_start, "min_sessions": study.min_sessions}
     with warehouse.connect() as con:
-        metadata = publish_query(con, warehouse, "session_cohort", read_sql("session_cohort.sql"), params)
+        metadata = publish_query(con, warehouse, "session_cohort", read_sql("cohort/session_cohort.sql"), params)
         cleaning = cleaning_counts(con)
         users = one_row(con, "SELECT count(DISTINCT user_id), count(*) FROM session_cohort")
     context.log.info(f"cohort: {users[0]:,} users, {users[1]:,} sessions; cleaning: {cleaning}")

@@ -15,7 +15,7 @@ from traveltide_assets.storage.warehouse import Warehouse
     deps=[session_cohort],
     kinds={"duckdb", "parquet"},
     description="One row per cohort user: demographics, browsing, booking, spend, discounts and travel "
-    "(sql/user_features.sql, documented in docs/features.md).",
+    "(sql/features/user_features.sql, documented in docs/features.md).",
 )
 def user_features(warehouse: Warehouse, study: StudySettings) -> MaterializeResult:
     with warehouse.connect() as con:
@@ -23,7 +23,7 @@ def user_features(warehouse: Warehouse, study: StudySettings) -> MaterializeResu
             con,
             warehouse,
             "user_features",
-            read_sql("user_features.sql"),
+            read_sql("features/user_features.sql"),
             {"cohort_start": study.cohort_start},
         )
         summary = one_row(

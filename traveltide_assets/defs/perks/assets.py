@@ -71,11 +71,11 @@ def perk_assignments(warehouse: Warehouse, perk_model: PerkModelSettings) -> Mat
     group_name="assignments",
     deps=[perk_assignments],
     kinds={"duckdb", "parquet"},
-    description="Users per favourite perk, overall and per segment (sql/perk_summary.sql).",
+    description="Users per favourite perk, overall and per segment (sql/perks/perk_summary.sql).",
 )
 def perk_summary(warehouse: Warehouse) -> MaterializeResult:
     with warehouse.connect() as con:
-        metadata = publish_query(con, warehouse, "perk_summary", read_sql("perk_summary.sql"))
+        metadata = publish_query(con, warehouse, "perk_summary", read_sql("perks/perk_summary.sql"))
         table_md = con.sql("SELECT * FROM perk_summary").df().to_markdown(index=False)
     metadata["summary"] = MetadataValue.md(table_md)
     return MaterializeResult(metadata=metadata)

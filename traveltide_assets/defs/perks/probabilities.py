@@ -26,7 +26,7 @@ def read_evidence(warehouse: Warehouse, half: int = ALL_SESSIONS) -> pd.DataFram
     with warehouse.connect() as con:
         if half == ALL_SESSIONS:
             return con.sql("SELECT * FROM perk_evidence ORDER BY user_id").df()
-        return con.execute(read_sql("perk_evidence.sql"), {"half": half}).df()
+        return con.execute(read_sql("perks/perk_evidence.sql"), {"half": half}).df()
 
 
 def _options(settings: PerkModelSettings) -> ModelOptions:
@@ -45,11 +45,11 @@ def probability_table(user_ids: pd.Series, model: PerkModel) -> pd.DataFrame:
     kinds={"duckdb", "parquet"},
     description="Per cohort customer, the counts and exposures the perk model weighs: bookings by type, "
     "cancelled and discounted bookings, bags over seats flown, extra rooms over stays, and log-scale sums of "
-    "lead days, room prices, bundle nights and browsing minutes (sql/perk_evidence.sql).",
+    "lead days, room prices, bundle nights and browsing minutes (sql/perks/perk_evidence.sql).",
 )
 def perk_evidence(warehouse: Warehouse) -> MaterializeResult:
     with warehouse.connect() as con:
-        metadata = publish_query(con, warehouse, "perk_evidence", read_sql("perk_evidence.sql"), {"half": -1})
+        metadata = publish_query(con, warehouse, "perk_evidence", read_sql("perks/perk_evidence.sql"), {"half": -1})
     return MaterializeResult(metadata=metadata)
 
 

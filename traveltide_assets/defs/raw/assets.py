@@ -44,7 +44,7 @@ RAW_GROUP = "raw"
 KINDS = {"duckdb", "parquet", "postgres"}
 DESCRIPTIONS = {
     "raw_sessions": "The sessions after cohort_start of raw_users' cohort, by session month "
-    "(sql/extract/cohort_sessions.sql).",
+    "(sql/raw/extract/cohort_sessions.sql).",
     "raw_flights": "The flights the cohort's sessions booked, in the month of the booking session.",
     "raw_hotels": "The hotel stays the cohort's sessions booked, in the month of the booking session.",
 }
@@ -142,7 +142,7 @@ def raw_session_extracts(
     group_name=RAW_GROUP,
     kinds=KINDS,
     description="The cohort's users: users with more than min_sessions sessions after cohort_start, counted in the "
-    "source (sql/extract/cohort_members.sql, users.sql); numeric as double.",
+    "source (sql/raw/extract/cohort_members.sql, users.sql); numeric as double.",
 )
 def raw_users(
     context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse, study: StudySettings

@@ -1,9 +1,9 @@
 """The cohort's rows from the source, by session month: what a run extracts and how stored months stay in line.
 
 The cohort (users with more than `min_sessions` sessions after `cohort_start`) is counted in the source
-(sql/extract/cohort_members.sql) by raw_users, which stores the member list beside the users' rows
+(sql/raw/extract/cohort_members.sql) by raw_users, which stores the member list beside the users' rows
 (`raw_state.cohort_members`); only the members' rows travel, about 1% of the sessions. raw_sessions, raw_flights and
-raw_hotels come from one pass over the source (sql/extract/cohort_sessions.sql) and are stored by session month
+raw_hotels come from one pass over the source (sql/raw/extract/cohort_sessions.sql) and are stored by session month
 (partitions.py).
 
 A run re-extracts its own months in full. As sessions arrive the cohort grows: a refresh of the newest month
@@ -54,7 +54,7 @@ class ExtractPlan:
     def query(self, study: StudySettings) -> str:
         first_day, end_day = month_bounds(self.months[0], self.months[-1])
         return render(
-            read_sql("extract/cohort_sessions.sql"),
+            read_sql("raw/extract/cohort_sessions.sql"),
             {
                 "cohort_start": study.start_timestamp,
                 "members": self.members,
@@ -68,7 +68,7 @@ class ExtractPlan:
 
 def members_query(study: StudySettings) -> str:
     return render(
-        read_sql("extract/cohort_members.sql"),
+        read_sql("raw/extract/cohort_members.sql"),
         {"cohort_start": study.start_timestamp, "min_sessions": study.min_sessions},
     )
 
@@ -109,7 +109,7 @@ def stored_members(con: duckdb.DuckDBPyConnection, study: StudySettings) -> list
 
 
 def users_query(user_ids: list[int]) -> str:
-    return render(read_sql("extract/users.sql"), {"user_ids": user_ids})
+    return render(read_sql("raw/extract/users.sql"), {"user_ids": user_ids})
 
 
 def plan_extract(
