@@ -7,7 +7,7 @@ from dagster import MaterializeResult, MetadataValue, asset
 from traveltide_assets.defs.features.assets import user_features
 from traveltide_assets.defs.report import charts
 from traveltide_assets.lib.scoring import DRIVER_FEATURES
-from traveltide_assets.lib.segmentation import segment, standardised_drivers
+from traveltide_assets.lib.segmentation import SILHOUETTE_SAMPLE, segment, standardised_drivers
 from traveltide_assets.storage.publish import publish_arrow
 from traveltide_assets.storage.warehouse import Warehouse
 
@@ -33,7 +33,8 @@ def user_segments(warehouse: Warehouse) -> MaterializeResult:
         {
             "method": MetadataValue.text(
                 f"KMeans (n_init=4, random_state={SEGMENT_SEED}) on robust z-scores of {len(DRIVER_FEATURES)} "
-                "driver features; k maximises the silhouette on a fixed sample"
+                f"driver features; k maximises scikit-learn's silhouette on a fixed sample of at most "
+                f"{SILHOUETTE_SAMPLE:,} users (random_state={SEGMENT_SEED})"
             ),
             "k": MetadataValue.int(result.k),
             "silhouette_by_k": MetadataValue.json({str(k): round(v, 4) for k, v in result.silhouette_by_k.items()}),
