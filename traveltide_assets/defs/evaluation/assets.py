@@ -27,9 +27,7 @@ from traveltide_assets.storage.warehouse import Warehouse
 )
 def perk_accuracy(context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse):
     truth = source.ground_truth()
-    report = (
-        accuracy_report(warehouse.read_frame("perk_assignments"), truth.to_pandas()) if truth is not None else None
-    )
+    report = accuracy_report(warehouse.read_frame("perk_assignments"), truth.to_pandas()) if truth is not None else None
     if report is None:
         # No truth: not materialised, and no stale accuracy from an earlier synthetic run is left behind.
         with warehouse.connect() as con:
@@ -100,7 +98,7 @@ def perk_calibration(context: AssetExecutionContext, source: TravelTideSource, w
         f"ECE {report['ece']:.3f}, Brier {report['brier']:.3f}, top-quintile accuracy "
         f"{report['top_quintile_accuracy']:.3f} over {report['users']:,} customers"
     )
-    deciles = table[table["kind"] == "decile"]
+    chart = charts.to_svg(charts.calibration_chart(table[table["kind"] == "decile"]))
     metadata.update(
         {
             "users": MetadataValue.int(int(report["users"])),
@@ -114,7 +112,7 @@ def perk_calibration(context: AssetExecutionContext, source: TravelTideSource, w
             "table": MetadataValue.md(
                 table.drop(columns=["ece", "brier", "top_quintile_accuracy"]).round(4).to_markdown(index=False)
             ),
-            "chart": MetadataValue.md(charts.svg_markdown("Calibration", charts.calibration_chart(deciles))),
+            "chart": MetadataValue.md(charts.svg_markdown("Calibration", chart)),
         }
     )
     yield MaterializeResult(metadata=metadata)

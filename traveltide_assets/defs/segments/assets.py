@@ -29,6 +29,7 @@ def user_segments(warehouse: Warehouse) -> MaterializeResult:
     with warehouse.connect() as con:
         metadata = publish_arrow(con, warehouse, "user_segments", pa.Table.from_pandas(table, preserve_index=False))
         publish_arrow(con, warehouse, "user_segment_profiles", pa.Table.from_pandas(profile.reset_index()))
+    chart = charts.to_svg(charts.segment_heatmap(profile, features))
     metadata.update(
         {
             "method": MetadataValue.text(
@@ -42,7 +43,7 @@ def user_segments(warehouse: Warehouse) -> MaterializeResult:
                 {str(s): int(n) for s, n in pd.Series(result.labels).value_counts().sort_index().items()}
             ),
             "segment_profile": MetadataValue.md(profile.round(3).to_markdown()),
-            "chart": MetadataValue.md(charts.svg_markdown("Segments", charts.segment_heatmap(profile, features))),
+            "chart": MetadataValue.md(charts.svg_markdown("Segments", chart)),
         }
     )
     return MaterializeResult(metadata=metadata)
