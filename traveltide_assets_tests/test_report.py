@@ -13,6 +13,7 @@ import pytest
 from dagster import ExecuteInProcessResult
 
 from tools.local_postgres import LocalPostgres
+from traveltide_assets.defs.report.charts import svg_markdown
 from traveltide_assets.defs.report.html import SYNTHETIC_BANNER
 from traveltide_assets.defs.report.summary import synthetic_source
 from traveltide_assets.sources.resource import TravelTideSource
@@ -21,6 +22,14 @@ from traveltide_assets.synthetic.generate import GeneratorConfig, generate_sourc
 from traveltide_assets.synthetic.load import GROUND_TRUTH_FILE, load_postgres
 from traveltide_assets_tests.pipeline_harness import run_graph
 
+SVG_NS = "{http://www.w3.org/2000/svg}"
+# file -> (title in the report and the metadata, a text the chart draws)
+CHARTS = {
+    "favourite_perk_distribution": ("Favourite perk distribution", "customers whose favourite perk it is"),
+    "segment_profiles": ("Segment profiles", "segment mean vs cohort (sd)"),
+    "affinity_score_distributions": ("Affinity score distributions", "affinity score (cohort mean 0, sd 1)"),
+    "cluster_projection": ("Cluster projection (PCA 2-D)", "Customers projected on two principal components"),
+}
 SECTIONS = (
     "Do customer groups with distinct perk affinities exist?",
     "Favourite perks",
@@ -48,22 +57,19 @@ def test_report_is_complete_and_self_contained(planted_run: tuple[ExecuteInProce
     assert page.count("<svg") >= 4
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing fetched: works offline
     assert "accuracy <b>" in page
-    for chart in (
-        "favourite_perk_distribution",
-        "segment_profiles",
-        "affinity_score_distributions",
-        "cluster_projection",
-    ):
-        root = ET.fromstring((tmp_path / "report" / f"{chart}.svg").read_text(encoding="utf-8"))
-        assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    event = next(
-        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "executive_summary"
-    )
-    charts = [k for k in event.materialization.metadata if k.startswith("chart/")]
+    metadata = _report_metadata(result)
+    for chart, (title, drawn) in CHARTS.items():
+        svg = (tmp_path / "report" / f"{chart}.svg").read_text(encoding="utf-8")
+        root = ET.fromstring(svg)
+        assert root.tag == f"{SVG_NS}svg"
+        assert drawn in ["".join(t.itertext()) for t in root.iter(f"{SVG_NS}text")], chart
+        assert f'<h3>{title}</h3><div class="chart">{svg}</div>' in page  # the file's chart, inline
+        assert metadata[f"chart/{title}"] == svg_markdown(title, svg)  # and in the Dagster UI
+    charts = [k for k in metadata if k.startswith("chart/")]
     assert len(charts) == 5  # the four charts and, with a planted truth, the calibration chart
     for key in charts:
-        assert event.materialization.metadata[key].value.startswith("![")
-        assert "](data:image/svg+xml;base64," in event.materialization.metadata[key].value
+        assert metadata[key].startswith("![")
+        assert "](data:image/svg+xml;base64," in metadata[key]
 
 
 def test_trust_section_reads_reliability_bands_and_calibration(
@@ -94,9 +100,12 @@ def test_trust_section_reads_reliability_bands_and_calibration(
     assert f"expected calibration error <b>{overall['ece']:.3f}</b>" in page
     band_rows = calibration[calibration["kind"] == "band"].set_index("bin")["accuracy"]
     assert metadata["band_accuracy"] == pytest.approx({b: round(a, 4) for b, a in band_rows.dropna().items()})
-    chart = ET.fromstring((folder / "report" / "calibration.svg").read_text(encoding="utf-8"))
-    assert chart.tag == "{http://www.w3.org/2000/svg}svg"
-    assert metadata["chart/Calibration"].startswith("![Calibration](data:image/svg+xml;base64,")
+    svg = (folder / "report" / "calibration.svg").read_text(encoding="utf-8")
+    chart = ET.fromstring(svg)
+    assert chart.tag == f"{SVG_NS}svg"
+    assert "Calibration: predicted against observed" in ["".join(t.itertext()) for t in chart.iter(f"{SVG_NS}text")]
+    assert f'<div class="chart">{svg}</div>' in page
+    assert metadata["chart/Calibration"] == svg_markdown("Calibration", svg)
     assert page.count("<svg") >= 5
 
 

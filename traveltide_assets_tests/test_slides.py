@@ -22,7 +22,9 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from traveltide_assets.defs.campaign.settings import CampaignSettings
 from traveltide_assets.defs.cohort.settings import StudySettings
+from traveltide_assets.defs.report.charts import PNG_DPI, to_png
 from traveltide_assets.defs.report.deck import DeckData, build_deck, readout_figures
+from traveltide_assets.defs.report.deck_charts import perk_mix_chart, readout_chart
 from traveltide_assets.lib.campaign_plan import Policy, summarise
 from traveltide_assets.lib.catalog import PERK_LABELS, PERKS
 from traveltide_assets.lib.experiment import DOES_WORSE, NO_EVIDENCE, RAISES_SIGNUPS, minimum_detectable_difference
@@ -147,12 +149,17 @@ def test_deck_has_its_slides_titles_charts_and_a_five_minute_script(
         assert len(pictures) == (1 if number in CHART_SLIDES else 0), number
         for picture in pictures:
             assert picture.image.blob.startswith(PNG_MAGIC)
-            assert Image.open(io.BytesIO(picture.image.blob)).size[0] >= 800  # sharp on a projector
+            image = Image.open(io.BytesIO(picture.image.blob))
+            image.load()  # the whole PNG decodes
+            assert image.size[0] == round(5.4 * PNG_DPI)  # 1,080 pixels: sharp on a projector
             assert picture.top + picture.height <= deck.slide_height  # on the slide
         assert len(_notes(slide).split()) >= 40, f"slide {number} has no real speaker notes"
         bullets = next((s for s in slide.shapes if s.name == "Bullets"), None)
         if bullets is not None:
             assert len(bullets.text_frame.paragraphs) <= 4, number  # short text
+    # The perk-mix slide shows the chart module's drawing of the asset tables' counts.
+    mix = perk_mix_chart({p: tables["perks"].get(p, 0) for p in PERKS})
+    assert _pictures(deck.slides[3])[0].image.blob == to_png(mix)
     assert NOTES_WORDS[0] <= _words(deck) <= NOTES_WORDS[1]
     assert metadata["notes_words"] == _words(deck)
 
@@ -331,6 +338,8 @@ def test_build_deck_shows_the_readout_once_results_exist() -> None:
     readout = slides[6]
     assert readout.shapes.title.text == "Personalised invitations raise sign-ups"
     assert len(_pictures(readout)) == 1
+    arms = _readout_frames()[0].query("scope == 'arm'").set_index("arm")
+    assert _pictures(readout)[0].image.blob == to_png(readout_chart(arms))
     text = _texts(readout)
     assert "Sign-up rate: personalised 15.0% \u00b7 generic 10.0% \u00b7 random perk 9.0%" in text
     assert "Personalised \u2212 generic: +5.0 points (95% CI +0.4 to +9.8), p = 0.043" in text

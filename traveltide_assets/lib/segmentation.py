@@ -25,30 +25,13 @@ def standardised_drivers(features: pd.DataFrame) -> np.ndarray:
     return np.column_stack([robust_z(features[f]).to_numpy() for f in DRIVER_FEATURES])
 
 
-def silhouettes(distances: np.ndarray, labelings: dict[int, np.ndarray]) -> dict[int, float]:
-    """Mean silhouette of each labelling of the same points, from their pairwise distances computed once.
+def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
+    """sklearn's mean silhouette; -1 (the worst) when the sample falls in one cluster, where it is undefined."""
+    from sklearn.metrics import silhouette_score
 
-    The definition of sklearn.metrics.silhouette_score: a = mean distance to the other members of one's own
-    cluster, b = the smallest mean distance to another cluster, s = (b - a) / max(a, b), 0 for a point alone in
-    its cluster. Per labelling the work is one matrix product, instead of the distances all over again.
-    """
-    scores = {}
-    for k, labels in labelings.items():
-        clusters, index = np.unique(labels, return_inverse=True)
-        if len(clusters) < 2:
-            scores[k] = -1.0
-            continue
-        members = np.eye(len(clusters))[index]  # one-hot, points x clusters
-        sums = distances @ members
-        sizes = members.sum(axis=0)
-        own = sizes[index]
-        a = sums[np.arange(len(index)), index] / np.maximum(own - 1, 1)
-        other = sums / sizes
-        other[np.arange(len(index)), index] = np.inf
-        b = other.min(axis=1)
-        s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), np.finfo(float).tiny), 0.0)
-        scores[k] = float(s.mean())
-    return scores
+    if len(np.unique(labels)) < 2:
+        return -1.0
+    return float(silhouette_score(distances, labels, metric="precomputed"))
 
 
 def segment(x: np.ndarray, seed: int) -> Segmentation:
@@ -61,7 +44,9 @@ def segment(x: np.ndarray, seed: int) -> Segmentation:
     models = {k: KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x) for k in K_RANGE if k < x.shape[0]}
     if not models:
         return Segmentation(np.zeros(x.shape[0], dtype=int), 1, {}, x.mean(axis=0, keepdims=True))
-    scores = silhouettes(pairwise_distances(x[sample]), {k: m.labels_[sample] for k, m in models.items()})
+    # One distance matrix for every k: sklearn would otherwise compute the sample's distances once per k.
+    distances = pairwise_distances(x[sample])
+    scores = {k: _silhouette(distances, m.labels_[sample]) for k, m in models.items()}
     k = max(scores, key=lambda key: (scores[key], -key))  # the best score; the smaller k on a tie
     model = models[k]
     return Segmentation(model.labels_.astype(int), k, scores, model.cluster_centers_)

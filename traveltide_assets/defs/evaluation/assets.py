@@ -98,7 +98,7 @@ def perk_calibration(context: AssetExecutionContext, source: TravelTideSource, w
         f"ECE {report['ece']:.3f}, Brier {report['brier']:.3f}, top-quintile accuracy "
         f"{report['top_quintile_accuracy']:.3f} over {report['users']:,} customers"
     )
-    deciles = table[table["kind"] == "decile"]
+    chart = charts.to_svg(charts.calibration_chart(table[table["kind"] == "decile"]))
     metadata.update(
         {
             "users": MetadataValue.int(int(report["users"])),
@@ -112,7 +112,7 @@ def perk_calibration(context: AssetExecutionContext, source: TravelTideSource, w
             "table": MetadataValue.md(
                 table.drop(columns=["ece", "brier", "top_quintile_accuracy"]).round(4).to_markdown(index=False)
             ),
-            "chart": MetadataValue.md(charts.svg_markdown("Calibration", charts.calibration_chart(deciles))),
+            "chart": MetadataValue.md(charts.svg_markdown("Calibration", chart)),
         }
     )
     yield MaterializeResult(metadata=metadata)

@@ -34,7 +34,8 @@ def perk_scores(warehouse: Warehouse) -> MaterializeResult:
     with warehouse.connect() as con:
         metadata = publish_arrow(con, warehouse, "perk_scores", pa.Table.from_pandas(scores, preserve_index=False))
     metadata["drivers"] = MetadataValue.md(_drivers_doc())
-    metadata["chart"] = MetadataValue.md(charts.svg_markdown("Affinity scores", charts.score_distributions(scores)))
+    chart = charts.to_svg(charts.score_distributions(scores))
+    metadata["chart"] = MetadataValue.md(charts.svg_markdown("Affinity scores", chart))
     return MaterializeResult(metadata=metadata)
 
 
@@ -63,7 +64,8 @@ def perk_assignments(warehouse: Warehouse, perk_model: PerkModelSettings) -> Mat
         {"high": perk_model.high_confidence, "medium": perk_model.medium_confidence}
     )
     metadata["mean_probability"] = MetadataValue.float(float(assigned["probability"].mean()))
-    metadata["chart"] = MetadataValue.md(charts.svg_markdown("Favourite perk", charts.perk_distribution(assigned)))
+    chart = charts.to_svg(charts.perk_distribution(assigned))
+    metadata["chart"] = MetadataValue.md(charts.svg_markdown("Favourite perk", chart))
     return MaterializeResult(metadata=metadata)
 
 

@@ -1,40 +1,76 @@
-"""The four charts of the marketing report and of the assets' metadata, each as standalone SVG text.
+"""The product's charts, drawn with matplotlib's object API (a Figure, no pyplot, no global backend).
 
-Drawn with the small writer in traveltide_assets.defs.report.svg (no plotting library: importing and running one
-cost about a second of every pipeline run). The same SVG sits inline in the HTML report, in a .svg file beside
-it, and base64-encoded in markdown for the Dagster UI (svg_markdown).
-The calibration chart (drawn only for a source with a planted truth) is matplotlib's SVG.
+A chart function returns a Figure; one figure is written as SVG text (inline in the HTML report, a .svg file
+beside it, and base64 in markdown for the Dagster UI) or as PNG bytes (the slides, see deck_charts.py).
+matplotlib and scikit-learn load with the first chart, not with the definitions: a process that only loads the
+definitions (the UI's code server) pays nothing for charts.
 """
 
 from __future__ import annotations
 
 import base64
+import html
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from traveltide_assets.defs.report.svg import (
-    LABEL_SIZE,
-    MUTED,
-    TICK_SIZE,
-    Canvas,
-    Scale,
-    legend,
-    legend_width,
-    nice_ticks,
-    text_width,
-    x_axis,
-    y_axis,
-    y_axis_width,
-)
 from traveltide_assets.lib.catalog import PERK_LABELS, PERKS
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 COLOURS = dict(zip(PERKS, ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#b279a2"), strict=True))
+MUTED, MISSING = "#555555", "#dddddd"
+FONTS = ["Helvetica", "Arial", "Liberation Sans", "DejaVu Sans"]  # the first one the viewer (or Agg) has
+PNG_DPI = 200  # sharp on a projector
+RASTER_DPI = 150  # the projection's points only: 3,000 of them as vector shapes would weigh about 350 kB
+SVG_METADATA = dict.fromkeys(("Date", "Creator", "Format", "Type"))  # none: the same chart, the same bytes
 PROJECTION_SAMPLE = 3_000
 SCORE_BINS = np.linspace(-4, 6, 60)
 Z_LIMIT = 1.5  # the heatmap's colour scale is clipped to +-1.5 cohort standard deviations
-# RdBu-like diverging scale: blue (below the cohort) - white - red (above), from -Z_LIMIT to +Z_LIMIT.
-DIVERGING = ((33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43))
+
+
+# ---- figures and their outputs -----------------------------------------------------------------------------
+
+
+def new_figure(label: str, width: float, height: float) -> Figure:
+    """A white figure of width x height inches whose layout keeps labels inside it; `label` names the chart."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained", facecolor="white")
+    figure.set_label(label)
+    return figure
+
+
+# Text stays text in the SVG (searchable, small); a fixed salt gives the same ids every run (matplotlib hashes
+# it with what an id names, so charts in one page share an id only for the same definition).
+OUTPUT_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "traveltide", "font.sans-serif": FONTS}
+
+
+def to_svg(figure: Figure) -> str:
+    """Standalone SVG text without the XML prolog, so that it can also sit inline in HTML; byte-identical for
+    the same chart (no date, no random ids), named for screen readers by the figure's label."""
+    from matplotlib import rc_context
+
+    label = figure.get_label()
+    buffer = io.StringIO()
+    with rc_context(OUTPUT_STYLE):
+        figure.savefig(buffer, format="svg", dpi=RASTER_DPI, metadata=SVG_METADATA)
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    return text.replace("<svg ", f'<svg role="img" aria-label="{html.escape(label, quote=True)}" ', 1)
+
+
+def to_png(figure: Figure, dpi: int = PNG_DPI) -> bytes:
+    from matplotlib import rc_context
+
+    buffer = io.BytesIO()
+    with rc_context(OUTPUT_STYLE):
+        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
 
 
 def svg_markdown(title: str, svg: str) -> str:
@@ -43,189 +79,155 @@ def svg_markdown(title: str, svg: str) -> str:
     return f"![{alt}](data:image/svg+xml;base64,{base64.b64encode(svg.encode('utf-8')).decode('ascii')})"
 
 
-def _no_data(c: Canvas, message: str = "no data") -> str:
-    c.text(c.width / 2, c.height / 2, message, anchor="middle", fill=MUTED)
-    return c.render()
+def tidy(ax: Any) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=10)
 
 
-def perk_distribution(assignments: pd.DataFrame) -> str:
-    """Horizontal bars: customers per favourite perk, labelled with count and share."""
-    counts = assignments["favourite_perk"].value_counts().reindex(list(PERKS), fill_value=0).astype(int)
-    total = max(int(counts.sum()), 1)
-    values = [f"{n:,} ({n / total:.0%})" for n in counts]
-    left = 16 + max(text_width(PERK_LABELS[p], LABEL_SIZE) for p in PERKS) + 10
-    right = 16 + max(text_width(v, TICK_SIZE) for v in values) + 8
-    band, top = 30, 40
-    width, height = 720, top + band * len(PERKS) + 50
-    c = Canvas(width, height, "Favourite perk")
-    c.title("Favourite perk")
-    ticks = nice_ticks(0, max(int(counts.max()), 1), integer=True)
-    scale, axis_y = Scale(0, ticks.hi, left, width - right), top + band * len(PERKS)
-    x_axis(c, scale, ticks, axis_y, top=top, caption="customers whose favourite perk it is")
-    for i, (perk, n, value) in enumerate(zip(PERKS, counts, values, strict=True)):
-        mid = top + band * (i + 0.5)
-        c.rect(left, mid - band * 0.35, scale(n) - left, band * 0.7, COLOURS[perk])
-        c.text(left - 8, mid, PERK_LABELS[perk], anchor="end")
-        c.text(scale(n) + 5, mid, value, size=TICK_SIZE)
-    c.line(left, top, left, axis_y, stroke=MUTED)
-    return c.render()
+def no_data(ax: Any, message: str = "no data") -> None:
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, ha="center", va="center", color=MUTED, transform=ax.transAxes)
 
 
-def score_distributions(scores: pd.DataFrame) -> str:
-    """Step histograms (outlines) of the five affinity scores on one axis."""
-    counts = {}
-    for perk in PERKS:
-        column = f"score_{perk}"
-        values = scores[column].to_numpy(dtype=float) if column in scores else np.empty(0)
-        counts[perk] = np.histogram(values[np.isfinite(values)], bins=SCORE_BINS)[0]
-    labels = [PERK_LABELS[p] for p in PERKS]
-    width, height, top = 760, 320, 40
-    yticks = nice_ticks(0, max(max(int(n.max()) for n in counts.values()), 1), integer=True)
-    left, right = 16 + y_axis_width(yticks), width - legend_width(labels) - 32
-    xticks = nice_ticks(SCORE_BINS[0], SCORE_BINS[-1])
-    sx, sy = Scale(xticks.lo, xticks.hi, left, right), Scale(0, yticks.hi, height - 54, top)
-    c = Canvas(width, height, "Perk affinity scores")
-    c.title("Perk affinity scores")
-    y_axis(c, sy, yticks, left, right=right, caption="customers")
-    x_axis(c, sx, xticks, sy.r0, caption="affinity score (cohort mean 0, sd 1)")
-    for perk in PERKS:
-        n = counts[perk]
-        steps = [(SCORE_BINS[0], 0)]
-        for i, count in enumerate(n):
-            steps += [(SCORE_BINS[i], count), (SCORE_BINS[i + 1], count)]
-        steps.append((SCORE_BINS[-1], 0))
-        c.polyline([(sx(a), sy(b)) for a, b in steps], stroke=COLOURS[perk])
-    legend(c, right + 20, top + 8, list(zip(labels, (COLOURS[p] for p in PERKS), strict=True)), mark="line")
-    return c.render()
-
-
-def _signed(value: float) -> str:
+def signed(value: float) -> str:
     """One decimal with its sign, a true minus sign and never "-0.0"."""
     return f"{round(value, 1) + 0.0:+.1f}".replace("-", "\u2212")
 
 
-def _diverging(z: float) -> str:
-    """Colour of z on the diverging scale, clipped to +-Z_LIMIT; light grey when z is missing."""
-    if not np.isfinite(z):
-        return "#dddddd"
-    position = (min(max(z, -Z_LIMIT), Z_LIMIT) + Z_LIMIT) / (2 * Z_LIMIT) * (len(DIVERGING) - 1)
-    i = min(int(position), len(DIVERGING) - 2)
-    t = position - i
-    rgb = (round(a + (b - a) * t) for a, b in zip(DIVERGING[i], DIVERGING[i + 1], strict=True))
-    return "#" + "".join(f"{v:02x}" for v in rgb)
+# ---- the report's charts -----------------------------------------------------------------------------------
 
 
-def segment_heatmap(profile: pd.DataFrame, features: pd.DataFrame) -> str:
-    """Segments x features: each segment's mean in cohort standard deviations from the cohort mean."""
+def perk_distribution(assignments: pd.DataFrame) -> Figure:
+    """Horizontal bars: customers per favourite perk, labelled with count and share."""
+    counts = assignments["favourite_perk"].value_counts().reindex(list(PERKS), fill_value=0).astype(int)
+    total = max(int(counts.sum()), 1)
+    figure = new_figure("Favourite perk", 7.5, 3.2)
+    ax = figure.subplots()
+    bars = ax.barh([PERK_LABELS[p] for p in PERKS], counts.to_numpy(), color=[COLOURS[p] for p in PERKS])
+    ax.bar_label(bars, labels=[f"{n:,} ({n / total:.0%})" for n in counts], padding=4, fontsize=9)
+    ax.invert_yaxis()  # the catalogue's order, top to bottom
+    ax.set_xlim(0, max(int(counts.max()), 1) * 1.2)
+    ax.set_xlabel("customers whose favourite perk it is")
+    ax.set_title("Favourite perk", loc="left", fontweight="bold")
+    tidy(ax)
+    return figure
+
+
+def score_distributions(scores: pd.DataFrame) -> Figure:
+    """Step histograms (outlines) of the five affinity scores on one axis."""
+    figure = new_figure("Perk affinity scores", 7.5, 3.6)
+    ax = figure.subplots()
+    highest = 0
+    for perk in PERKS:
+        column = f"score_{perk}"
+        values = scores[column].to_numpy(dtype=float) if column in scores else np.empty(0)
+        counts = np.histogram(values[np.isfinite(values)], bins=SCORE_BINS)[0]
+        highest = max(highest, int(counts.max()))
+        ax.stairs(counts, SCORE_BINS, color=COLOURS[perk], linewidth=1.5, label=PERK_LABELS[perk])
+    ax.set_xlim(SCORE_BINS[0], SCORE_BINS[-1])
+    ax.set_ylim(0, max(highest, 1) * 1.05)
+    ax.set_xlabel("affinity score (cohort mean 0, sd 1)")
+    ax.set_ylabel("customers")
+    ax.set_title("Perk affinity scores", loc="left", fontweight="bold")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=9)
+    ax.grid(axis="y", color="#e6e6e6", linewidth=0.8)
+    tidy(ax)
+    return figure
+
+
+def standardised_profile(profile: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """Each segment's mean of each feature in cohort standard deviations from the cohort mean."""
     values = profile.drop(columns=["users"], errors="ignore")
     values = values[[f for f in values.columns if f in features.columns]].astype(float)
     cohort = features[values.columns].astype(float)
     sd = cohort.std()
-    z = (values - cohort.mean()) / sd.where(np.isfinite(sd) & (sd > 0), 1.0)
+    return (values - cohort.mean()) / sd.where(np.isfinite(sd) & (sd > 0), 1.0)
+
+
+def segment_heatmap(profile: pd.DataFrame, features: pd.DataFrame) -> Figure:
+    """Segments x features, coloured by standardised_profile, with each cell's value written in it."""
+    z = standardised_profile(profile, features)
     sizes = profile["users"] if "users" in profile else pd.Series(0, index=profile.index)
     rows = [f"segment {s} ({int(n) if pd.notna(n) else 0:,})" for s, n in sizes.items()]
     columns = [str(f) for f in z.columns]
-    cell_w, cell_h, top, slant = 46, 28, 40, 0.7071  # column labels run at 45 degrees below the grid
-    label_h = max((text_width(f, TICK_SIZE) for f in columns), default=0) * slant + 16
-    left = 16 + max(max((text_width(r, LABEL_SIZE) for r in rows), default=0) + 10, label_h - cell_w / 2)
-    width = max(left + cell_w * len(columns) + 150, 460)
-    legend_h = max(cell_h * len(rows), 170)  # tall enough for its rotated caption
-    height = top + max(cell_h * len(rows) + label_h, legend_h) + 10
-    c = Canvas(width, height, "What distinguishes each segment")
-    c.title("What distinguishes each segment")
+    label_room = 0.05 * max((len(c) for c in columns), default=0)  # column names run at 45 degrees
+    width = max(6.4, 2.8 + 0.55 * len(columns))
+    figure = new_figure("What distinguishes each segment", width, max(2.8, 1.0 + 0.4 * len(rows) + label_room))
+    ax = figure.subplots()
+    ax.set_title("What distinguishes each segment", loc="left", fontweight="bold")
     if z.empty:
-        return _no_data(c)
-    for i, row in enumerate(rows):
-        y = top + cell_h * i
-        c.text(left - 8, y + cell_h / 2, row, anchor="end")
-        for j, value in enumerate(z.iloc[i].to_numpy(dtype=float)):
-            x = left + cell_w * j
-            c.rect(x, y, cell_w, cell_h, _diverging(value), stroke="#ffffff", stroke_width=1)
-            if np.isfinite(value):
-                ink = "#ffffff" if abs(value) > 1.0 else "#333333"
-                c.text(x + cell_w / 2, y + cell_h / 2, _signed(value), size=9, anchor="middle", fill=ink)
-    grid_bottom = top + cell_h * len(rows)
-    for j, name in enumerate(columns):
-        x = left + cell_w * (j + 0.5)
-        c.text(x + 3, grid_bottom + 8, name, size=TICK_SIZE, anchor="end", rotate=-45)
-    _colour_legend(c, left + cell_w * len(columns) + 24, top, legend_h)
-    return c.render()
+        no_data(ax)
+        return figure
+    values = z.to_numpy(dtype=float)
+    mesh = ax.pcolormesh(values, cmap="RdBu_r", vmin=-Z_LIMIT, vmax=Z_LIMIT, edgecolors="white", linewidth=1)
+    ax.set_facecolor(MISSING)  # a missing mean is not drawn, so the background shows
+    ax.invert_yaxis()
+    # Names come from the data: never read as mathtext, where a "$" would change or break them.
+    ax.set_xticks(np.arange(len(columns)) + 0.5, columns, rotation=45, ha="right", fontsize=9, parse_math=False)
+    ax.set_yticks(np.arange(len(rows)) + 0.5, rows, parse_math=False)
+    ax.tick_params(length=0)
+    ax.spines[:].set_visible(False)
+    for (i, j), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            ink = "white" if abs(value) > 1.0 else "#333333"
+            ax.text(j + 0.5, i + 0.5, signed(value), ha="center", va="center", fontsize=8, color=ink)
+    bar = figure.colorbar(mesh, ax=ax, ticks=[-Z_LIMIT, 0.0, Z_LIMIT], fraction=0.05, aspect=12)
+    bar.ax.set_yticklabels([signed(-Z_LIMIT), "0", signed(Z_LIMIT)], fontsize=9)
+    bar.set_label("segment mean vs cohort (sd)", fontsize=9)
+    bar.outline.set_visible(False)
+    return figure
 
 
-def _colour_legend(c: Canvas, x: float, top: float, height: float, steps: int = 30) -> None:
-    """A vertical colour bar from -Z_LIMIT (bottom) to +Z_LIMIT (top), its ticks and caption."""
-    for k in range(steps):
-        z = Z_LIMIT - (k + 0.5) * 2 * Z_LIMIT / steps
-        c.rect(x, top + k * height / steps, 12, height / steps + 0.5, _diverging(z))
-    scale = Scale(-Z_LIMIT, Z_LIMIT, top + height, top)
-    for value in (-Z_LIMIT, 0.0, Z_LIMIT):
-        c.line(x + 12, scale(value), x + 16, scale(value), stroke=MUTED)
-        c.text(x + 19, scale(value), _signed(value) if value else "0", size=TICK_SIZE, fill=MUTED)
-    c.text(x + 62, top + height / 2, "segment mean vs cohort (sd)", size=TICK_SIZE, anchor="middle", rotate=-90)
+@dataclass(frozen=True)
+class Projection:
+    rows: np.ndarray  # the sampled customers
+    points: np.ndarray  # their coordinates on the first two principal components
+    share: np.ndarray  # each component's share of the variance
 
 
-def _principal_components(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mean, two unit axes as rows, their shares of the variance): PCA by SVD, signs fixed for determinism."""
-    mean = x.mean(axis=0)
-    _, singular, axes = np.linalg.svd(x - mean, full_matrices=False)
-    axes = np.array([a if a[np.abs(a).argmax()] >= 0 else -a for a in axes[:2]])  # largest loading positive
-    variance = singular**2
-    share = variance[:2] / variance.sum() if variance.sum() > 0 else np.zeros(2)
-    return mean, axes, share
+def project(x: np.ndarray, seed: int = 0) -> Projection:
+    """Principal components of all customers (scikit-learn's PCA), with a sample of them projected on the two
+    first. Loadings' signs are sklearn's (the largest loading of a component is positive): the same each run."""
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(x.shape[0], size=min(PROJECTION_SAMPLE, x.shape[0]), replace=False)
+    if not np.any(np.ptp(x, axis=0) > 0):  # identical customers: no direction, and sklearn would divide by 0
+        return Projection(rows, np.zeros((len(rows), 2)), np.zeros(2))
+    pca = PCA(n_components=2, svd_solver="full").fit(x)
+    return Projection(rows, pca.transform(x[rows]), pca.explained_variance_ratio_)
 
 
-def cluster_projection(x: np.ndarray, favourite: np.ndarray, seed: int = 0) -> str:
+def cluster_projection(x: np.ndarray, favourite: np.ndarray, seed: int = 0) -> Figure:
     """PCA 2-D projection of (a sample of) the standardised driver features, coloured by favourite perk."""
     x = np.nan_to_num(np.asarray(x, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
     favourite = np.asarray(favourite)
     title = "Customers projected on two principal components"
-    width, height, top = 720, 480, 40
-    c = Canvas(width, height, title)
-    c.title(title)
+    figure = new_figure(title, 7.5, 5.0)
+    ax = figure.subplots()
+    ax.set_title(title, loc="left", fontweight="bold")
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
-        return _no_data(c, "not enough data for a projection")
-    rng = np.random.default_rng(seed)
-    rows = rng.choice(x.shape[0], size=min(PROJECTION_SAMPLE, x.shape[0]), replace=False)
-    mean, axes, share = _principal_components(x)
-    points = (x[rows] - mean) @ axes.T
-    labels = [PERK_LABELS[p] for p in PERKS]
-    xticks = nice_ticks(points[:, 0].min(), points[:, 0].max(), target=6)
-    yticks = nice_ticks(points[:, 1].min(), points[:, 1].max(), target=6)
-    left, right = 16 + y_axis_width(yticks), width - legend_width(labels) - 32
-    sx, sy = Scale(xticks.lo, xticks.hi, left, right), Scale(yticks.lo, yticks.hi, height - 54, top)
-    y_axis(c, sy, yticks, left, right=right, caption=f"PC2 ({share[1]:.0%} of variance)")
-    x_axis(c, sx, xticks, sy.r0, top=top, caption=f"PC1 ({share[0]:.0%} of variance)")
+        no_data(ax, "not enough data for a projection")
+        return figure
+    projection = project(x, seed)
     for perk in PERKS:
-        mine = points[favourite[rows] == perk]
-        c.open("g", fill=COLOURS[perk], fill_opacity=0.6)
-        c.dots(sx(mine[:, 0]), sy(mine[:, 1]), r=2)
-        c.close("g")
-    legend(c, right + 20, top + 8, list(zip(labels, (COLOURS[p] for p in PERKS), strict=True)), mark="dot")
-    return c.render()
+        mine = projection.points[favourite[projection.rows] == perk]
+        ax.scatter(
+            mine[:, 0], mine[:, 1], s=8, color=COLOURS[perk], alpha=0.6, linewidths=0, label=PERK_LABELS[perk]
+        ).set_rasterized(True)
+    ax.set_xlabel(f"PC1 ({projection.share[0]:.0%} of variance)")
+    ax.set_ylabel(f"PC2 ({projection.share[1]:.0%} of variance)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=9, markerscale=2)
+    ax.grid(color="#e6e6e6", linewidth=0.8)
+    ax.set_axisbelow(True)
+    tidy(ax)
+    return figure
 
 
-def _matplotlib_svg(figure: object) -> str:
-    """A matplotlib figure as standalone SVG text without the XML prolog (so it can sit inline in HTML too),
-    byte-identical for the same figure (fixed ids, no date)."""
-    import io
-
-    from matplotlib import rc_context
-
-    buffer = io.StringIO()
-    with rc_context({"svg.hashsalt": "traveltide", "svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")  # type: ignore[attr-defined]
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def calibration_chart(deciles: pd.DataFrame, chance: float = 1 / len(PERKS)) -> str:
+def calibration_chart(deciles: pd.DataFrame, chance: float = 1 / len(PERKS)) -> Figure:
     """Predicted probability of the favourite against the share of customers whose favourite is the planted
-    one, per decile of the prediction, with the diagonal of perfect calibration (matplotlib, drawn only for
-    sources with a planted truth)."""
-    # Imported here: only a source with a planted truth draws this chart (the import costs about a second).
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6.4, 4.6))
+    one, per decile of the prediction, with the diagonal of perfect calibration (sources with a planted truth)."""
+    figure = new_figure("Calibration", 6.4, 4.8)
     ax = figure.subplots()
     ax.plot([0, 1], [0, 1], linestyle="--", color="#999999", linewidth=1, label="perfectly calibrated")
     ax.axhline(chance, linestyle=":", color="#bbbbbb", linewidth=1, label=f"chance ({chance:.0%})")
@@ -245,6 +247,6 @@ def calibration_chart(deciles: pd.DataFrame, chance: float = 1 / len(PERKS)) -> 
     ax.set_ylabel("share whose favourite is the planted one")
     ax.set_title("Calibration: predicted against observed")
     ax.grid(color="#eeeeee", linewidth=0.8)
-    ax.spines[["top", "right"]].set_visible(False)
+    tidy(ax)
     ax.legend(loc="upper left", frameon=False, fontsize=9)
-    return _matplotlib_svg(figure)
+    return figure

@@ -170,18 +170,19 @@ def write_executive_summary(
     accuracy = accuracy_report(assignments, truth.to_pandas()) if truth is not None else None
 
     favourite = assignments.set_index("user_id").loc[features["user_id"], "favourite_perk"].to_numpy()
-    svgs = {  # title -> SVG text: inline in the report, a .svg file beside it, and in the metadata
+    figures = {  # title -> chart: SVG inline in the report, in a .svg file beside it, and in the metadata
         "Favourite perk distribution": charts.perk_distribution(assignments),
         "Segment profiles": charts.segment_heatmap(profile, features),
         "Affinity score distributions": charts.score_distributions(scores),
         "Cluster projection (PCA 2-D)": charts.cluster_projection(standardised_drivers(features), favourite),
     }
+    svgs = {title: charts.to_svg(figure) for title, figure in figures.items()}
     report_dir = Path(warehouse.report_dir)
     for title, svg in svgs.items():
         write_atomically(report_dir / f"{title.split(' (')[0].lower().replace(' ', '_')}.svg", svg.encode("utf-8"))
     calibration_svg = None
     if calibration is not None:
-        calibration_svg = charts.calibration_chart(calibration[calibration["kind"] == "decile"])
+        calibration_svg = charts.to_svg(charts.calibration_chart(calibration[calibration["kind"] == "decile"]))
         write_atomically(report_dir / CALIBRATION_CHART_FILE, calibration_svg.encode("utf-8"))
     else:  # no chart of an earlier synthetic run left beside a report without one
         (report_dir / CALIBRATION_CHART_FILE).unlink(missing_ok=True)

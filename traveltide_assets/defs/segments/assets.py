@@ -9,7 +9,7 @@ from dagster import AssetSpec, MaterializeResult, MetadataValue, multi_asset
 from traveltide_assets.defs.features.assets import user_features
 from traveltide_assets.defs.report import charts
 from traveltide_assets.lib.scoring import DRIVER_FEATURES
-from traveltide_assets.lib.segmentation import segment, standardised_drivers
+from traveltide_assets.lib.segmentation import SILHOUETTE_SAMPLE, segment, standardised_drivers
 from traveltide_assets.storage.publish import publish_arrow
 from traveltide_assets.storage.warehouse import Warehouse
 
@@ -50,7 +50,8 @@ def user_segments(warehouse: Warehouse) -> Iterator[MaterializeResult]:
         {
             "method": MetadataValue.text(
                 f"KMeans (n_init=4, random_state={SEGMENT_SEED}) on robust z-scores of {len(DRIVER_FEATURES)} "
-                "driver features; k maximises the silhouette on a fixed sample"
+                f"driver features; k maximises scikit-learn's silhouette on a fixed sample of at most "
+                f"{SILHOUETTE_SAMPLE:,} users (random_state={SEGMENT_SEED})"
             ),
             "k": MetadataValue.int(result.k),
             "silhouette_by_k": MetadataValue.json({str(k): round(v, 4) for k, v in result.silhouette_by_k.items()}),
@@ -61,7 +62,6 @@ def user_segments(warehouse: Warehouse) -> Iterator[MaterializeResult]:
     )
     yield MaterializeResult(asset_key="user_segments", metadata=metadata)
     profile_metadata["segment_profile"] = MetadataValue.md(profile.round(3).to_markdown())
-    profile_metadata["chart"] = MetadataValue.md(
-        charts.svg_markdown("Segments", charts.segment_heatmap(profile, features))
-    )
+    chart = charts.to_svg(charts.segment_heatmap(profile, features))
+    profile_metadata["chart"] = MetadataValue.md(charts.svg_markdown("Segments", chart))
     yield MaterializeResult(asset_key="user_segment_profiles", metadata=profile_metadata)
