@@ -173,8 +173,8 @@ def _multipliers(text: str) -> tuple[float, ...]:
 
 
 def _check_bench_flags(args: argparse.Namespace) -> None:
-    """--out and --multipliers belong to the curve; --url, --json and --repeats to the single-volume bench."""
-    single = ("url", "json", "repeats")
+    """--out and --multipliers belong to the curve; --url, --json, --repeats and --keep to the single-volume bench."""
+    single = ("url", "json", "repeats", "keep")
     own, other = (single, ("out", "multipliers")) if args.curve else (("out", "multipliers"), single)
     for name in own:
         if getattr(args, name) is not None:
@@ -194,7 +194,8 @@ def cmd_bench_curve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from tools.bench.runner import JSON_KEYS, bench, format_result
+    from tools.bench.runner import JSON_KEYS, bench
+    from tools.bench.table import format_result
 
     _check_bench_flags(args)
     if args.curve:
@@ -203,7 +204,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         validate_pg_url(args.url)
         _check_pg_reachable(args.url)
     result = bench(
-        args.users, url=args.url, progress=_Stopwatch(), repeats=args.repeats or 1, baseline=not args.no_baseline
+        args.users,
+        url=args.url,
+        progress=_Stopwatch(),
+        repeats=args.repeats or 1,
+        baseline=not args.no_baseline,
+        keep=Path(args.keep) if args.keep else None,
     )
     print(format_result(result))
     if args.json:
@@ -420,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument(
         "--repeats", type=_positive_int, help="rounds of every contender, interleaved; figures are medians (default 1)"
     )
+    be.add_argument("--keep", help="copy the last round's outputs (ours' warehouse, the peer's Parquet) to this folder")
     be.add_argument(
         "--no-baseline",
         action="store_true",

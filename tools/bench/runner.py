@@ -1,5 +1,6 @@
-"""`traveltide bench`: the product against the usual pandas approach and against the raw COPY limit, on the same
-synthetic data in the same PostgreSQL, with wall time and peak memory of each contender in its own process."""
+"""`traveltide bench`: the product against the usual pandas approach, against the strongest peer approach (one
+PostgreSQL CTE query, tools/bench/peer_cte.py) and against the raw COPY limit, on the same synthetic data in the
+same PostgreSQL, with wall time and peak memory of each contender in its own process."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from typing import Any
 
 import duckdb
 import psycopg
+import pyarrow.parquet as pq
 
 from tools.bench.model_fit import time_model_fits
+from tools.bench.peer_cte import OUTPUT_NAME as PEER_OUTPUT
 from tools.local_postgres import LocalPostgres
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.partitions import FIRST_SESSION_MONTH, all_months, full_run_months, months_between
@@ -27,12 +30,17 @@ from traveltide_assets.sources.connection import PG_SESSION_SETTINGS
 from traveltide_assets.sources.pg_url import with_options
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.duck import registered, run
+from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
 
 JSON_KEYS = (
     "users", "sessions", "ours_s", "pandas_s", "copy_s", "extract_s", "ours_peak_rss_mib", "pandas_peak_rss_mib",
     "speedup_vs_pandas", "extract_vs_copy", "model_fit_s", "reliability_s",
+    # The peer CTE contender (added later, so after the original keys): its full run, its recompute (what it does
+    # for a one-month refresh), ours' one-month refresh, and ours over the peer for each.
+    "peer_cte_s", "peer_cte_recompute_s", "peer_cte_peak_rss_mib", "refresh_month_s",
+    "ours_over_peer_cte", "refresh_over_peer_cte_recompute",
 )  # fmt: skip
 
 Progress = Callable[[str], None]
@@ -150,6 +158,24 @@ def cpu_steal_share() -> Callable[[], float | None]:
     return share
 
 
+def user_ids(parquet: Path) -> set[int]:
+    return set(pq.read_table(parquet, columns=["user_id"]).column("user_id").to_pylist())
+
+
+def cohort_difference(ours: Path, peer_output: Path) -> tuple[int, int]:
+    """(users the peer assigned, users in only one of ours' perk_assignments and the peer's output): the peer
+    must compute ours' cohort, or the bench would compare different work."""
+    ours_users = user_ids(Warehouse.in_folder(ours).parquet_path("perk_assignments"))
+    peer_users = user_ids(peer_output)
+    return len(peer_users), len(ours_users ^ peer_users)
+
+
+def keep_outputs(ours: Path, peer: Path, keep: Path) -> None:
+    """Copy the last round's outputs (ours' warehouse folder, the peer's Parquet) out of the throwaway folder."""
+    shutil.copytree(ours, keep / "ours", dirs_exist_ok=True)
+    shutil.copy2(peer / PEER_OUTPUT, keep / PEER_OUTPUT)
+
+
 def bench(
     users: int,
     url: str | None = None,
@@ -157,15 +183,17 @@ def bench(
     progress: Progress | None = None,
     repeats: int = 1,
     baseline: bool = True,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
     """Time the contenders on one generated source. With `repeats` > 1 every contender runs that many rounds,
-    interleaved (copy, extract, ours, refresh, pandas; again), and each figure is the median of its rounds, so that
-    a slow spell of a shared machine falls on every contender alike."""
+    interleaved (copy, extract, ours, peer CTE, ours' refresh, the peer's recompute, pandas; again), and each
+    figure is the median of its rounds, so that a slow spell of a shared machine falls on every contender alike.
+    With `keep`, the last round's outputs are copied there."""
     say = progress or (lambda _m: None)
-    times: dict[str, list[float]] = {
-        k: [] for k in ("copy", "extract", "ours", "refresh", "pandas", "model_fit", "reliability")
-    }
-    rss: dict[str, list[float]] = {"ours": [], "pandas": []}
+    names = ("copy", "extract", "ours", "peer_cte", "refresh", "peer_cte_recompute", "model_fit", "reliability")
+    times: dict[str, list[float]] = {k: [] for k in (*names, "pandas")}
+    rss: dict[str, list[float]] = {"ours": [], "pandas": [], "peer_cte": []}
+    cohorts: list[tuple[int, int]] = []
     with _postgres(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
         workdir = Path(tmp)
         say(f"generating {users:,} users and loading them into PostgreSQL")
@@ -175,6 +203,8 @@ def bench(
         del source
         queries = extraction_queries(target)
         month = busiest_month(target)
+        # The peer's sessions get the product's session settings: only the approach differs, not the tuning.
+        peer_url, peer = with_options(target, PG_SESSION_SETTINGS), workdir / "peer_cte"
         time_copy(target, queries)  # a warm-up: every contender then reads from the same warm cache
         steal = cpu_steal_share()
         for round_ in range(1, repeats + 1):
@@ -188,12 +218,23 @@ def bench(
             seconds, peak, _ = measure_process("ours", target, ours)
             times["ours"].append(seconds)
             rss["ours"].append(peak)
+            say(f"peer CTE: one PostgreSQL query to per-user features, k-means, perk indices, Parquet, own process{of}")
+            seconds, peak, report = measure_process("peer_cte", peer_url, peer)
+            times["peer_cte"].append(seconds)
+            rss["peer_cte"].append(peak)
+            cohorts.append(cohort_difference(ours, Path(report["output"])))
             say(f"refresh: one month ({month}) into the warehouse that run left, then everything downstream{of}")
             times["refresh"].append(measure_process("ours", target, ours, months=f"{month}..{month}")[0])
+            say(f"peer CTE recompute: its one-month refresh is the whole run again (no incremental path){of}")
+            seconds, peak, _ = measure_process("peer_cte", peer_url, peer)
+            times["peer_cte_recompute"].append(seconds)
+            rss["peer_cte"].append(peak)
             say(f"model: the perk model fitted on that warehouse's evidence, once whole and once per half{of}")
             fits = time_model_fits(ours)
             times["model_fit"].append(fits["fit_s"])
             times["reliability"].append(fits["reliability_s"])
+            if keep is not None and round_ == repeats:
+                keep_outputs(ours, peer, keep)
             shutil.rmtree(ours, ignore_errors=True)
             if not baseline:  # at several times the real volume the baseline needs more memory than the machine
                 continue
@@ -214,48 +255,20 @@ def bench(
         "pandas_peak_rss_mib": round(max(rss["pandas"]), 1) if rss["pandas"] else None,
         "speedup_vs_pandas": round(mid["pandas"] / mid["ours"], 2) if baseline else None,
         "extract_vs_copy": round(mid["extract"] / mid["copy"], 2),
-        # Beside the JSON keys (the table prints them): a daily refresh of one month after that full run, every
-        # round's figures, and the CPU steal while the contenders ran.
+        "peer_cte_s": round(mid["peer_cte"], 3),
+        "peer_cte_recompute_s": round(mid["peer_cte_recompute"], 3),
+        "peer_cte_peak_rss_mib": round(max(rss["peer_cte"]), 1),
+        "ours_over_peer_cte": round(mid["ours"] / mid["peer_cte"], 2),
+        "refresh_over_peer_cte_recompute": round(mid["refresh"] / mid["peer_cte_recompute"], 2),
+        # Beside the original JSON keys (the table prints them): a daily refresh of one month after that full
+        # run, every round's figures, the CPU steal while the contenders ran, and whether the peer's users were
+        # ours' cohort in every round.
         "refresh_month": month,
         "refresh_month_s": round(mid["refresh"], 3),
         "model_fit_s": round(mid["model_fit"], 3),
         "reliability_s": round(mid["reliability"], 3),
         "rounds": {k: [round(t, 2) for t in v] for k, v in times.items()},
         "cpu_steal": None if steal_share is None else round(steal_share, 3),
+        "peer_cte_users": cohorts[-1][0],
+        "peer_cte_cohort_mismatches": max(differ for _, differ in cohorts),
     }
-
-
-def format_result(result: dict[str, Any]) -> str:
-    rounds = result["rounds"]
-    several = len(rounds["ours"]) > 1
-
-    def spread(key: str, unit: str = "s") -> str:
-        return f" (rounds: {', '.join(f'{t:g}' for t in rounds[key])} {unit}; median)" if several else ""
-
-    rows = [
-        ("users / sessions", f"{result['users']:,} / {result['sessions']:,}"),
-        (
-            "ours (graph to perk_assignments)",
-            f"{result['ours_s']:.1f} s, peak RSS {result['ours_peak_rss_mib']:,.0f} MiB{spread('ours')}",
-        ),
-        (
-            f"ours, refresh of one month ({result['refresh_month']})",
-            f"{result['refresh_month_s']:.1f} s{spread('refresh')}",
-        ),
-        (
-            "pandas baseline",
-            f"{result['pandas_s']:.1f} s, peak RSS {result['pandas_peak_rss_mib']:,.0f} MiB{spread('pandas')}"
-            if result["pandas_s"] is not None
-            else "not run (--no-baseline)",
-        ),
-        ("model fit (perk_probabilities)", f"{result['model_fit_s']:.2f} s{spread('model_fit')}"),
-        ("reliability (two half fits)", f"{result['reliability_s']:.2f} s{spread('reliability')}"),
-        ("copy (COPY TO STDOUT, the limit)", f"{result['copy_s']:.2f} s{spread('copy')}"),
-        ("extract (ours, same rows)", f"{result['extract_s']:.2f} s{spread('extract')}"),
-        ("speedup vs pandas", f"{result['speedup_vs_pandas']:.1f}x" if result["speedup_vs_pandas"] else "-"),
-        ("extract / copy", f"{result['extract_vs_copy']:.2f}"),
-    ]
-    if result.get("cpu_steal") is not None:
-        rows.append(("CPU steal while timing", f"{100 * result['cpu_steal']:.0f}% (time the host gave elsewhere)"))
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -1,5 +1,5 @@
 """One measured contender, run in its own process so that its peak memory is its own:
-`python -m tools.bench.worker ours|pandas URL WORKDIR [MONTHS]` prints {"seconds": ..., "rows": ...},
+`python -m tools.bench.worker ours|pandas|peer_cte URL WORKDIR [MONTHS]` prints {"seconds": ..., "rows": ...},
 and for `ours` also "steps": {step key: seconds} from the run's step events."""
 
 from __future__ import annotations
@@ -56,6 +56,16 @@ def run_pandas(url: str) -> dict[str, Any]:
     return {"rows": len(run(url))}
 
 
+def run_peer_cte(url: str, workdir: Path) -> dict[str, Any]:
+    """One whole run of the peer approach (its refresh is the same run: it has no incremental path)."""
+    import pyarrow.parquet as pq
+
+    from tools.bench.peer_cte import run
+
+    out = run(url, workdir)
+    return {"rows": pq.read_metadata(out).num_rows, "output": str(out)}
+
+
 def peak_rss_mib() -> float:
     """This process's own peak RSS (VmHWM of its address space), with its children's.
 
@@ -72,7 +82,10 @@ def main(argv: list[str]) -> None:
     contender, url = argv[0], argv[1]
     started = time.perf_counter()
     months = argv[3] if len(argv) > 3 else None
-    report = run_ours(url, Path(argv[2]), months) if contender == "ours" else run_pandas(url)
+    if contender == "peer_cte":
+        report = run_peer_cte(url, Path(argv[2]))
+    else:
+        report = run_ours(url, Path(argv[2]), months) if contender == "ours" else run_pandas(url)
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_rss_mib(), **report}))
 
