@@ -261,7 +261,8 @@ def test_cli_backfill_of_all_months_gives_the_full_run(tmp_path: Path) -> None:
         ("raw_users", []),  # it counts the cohort whose sessions the months hold
         ("raw_sessions,raw_flights,raw_hotels", ["--partition-range", f"{months[0]}...{months[-1]}"]),
         (
-            "session_cohort,user_features,perk_scores,perk_evidence,perk_probabilities,user_segments,perk_assignments",
+            "session_cohort,user_features,perk_scores,perk_evidence,perk_probabilities,user_segments,user_segment_profiles,"
+            "perk_assignments",
             [],
         ),
     ):
