@@ -40,7 +40,7 @@ def test_definitions_hold_the_whole_lineage_schedule_and_checks() -> None:
         "perk_summary",
     } <= keys
     assert repo.get_schedule_def("daily_refresh").cron_schedule == "0 4 * * *"
-    assert len(list(repo.asset_graph.asset_check_keys)) == 22
+    assert len(list(repo.asset_graph.asset_check_keys)) == 26
 
 
 def test_workspace_yaml_validates_with_the_dagster_cli() -> None:
@@ -113,7 +113,7 @@ def test_cli_run_with_postgres_run_storage(postgres: LocalPostgres, tmp_path: Pa
     )
     assert done.returncode == 0, done.stderr[-3000:]
     # perk_accuracy too (synthetic truth); the session months from 2023-01 through the source's newest, 2023-07
-    assert "materialised 21 assets (7 session months), 22 checks passed" in done.stdout
+    assert "materialised 21 assets (7 session months), 26 checks passed" in done.stdout
     assert (tmp_path / "data" / "parquet" / "perk_assignments.parquet").is_file()
     with psycopg.connect(postgres.url_for("dagster_storage")) as conn:
         statuses = conn.execute("SELECT status FROM runs").fetchall()
