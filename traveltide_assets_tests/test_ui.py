@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from traveltide_assets.definitions import defs
+from traveltide_assets.defs.columns import USER_FEATURES
 from traveltide_assets.defs.partitions import full_run_tags
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
@@ -168,6 +169,16 @@ def test_ui_lists_every_asset_runs_the_graph_and_shows_metadata(webserver: Webse
 
 
 RUNS = "{ runsOrError { ... on Runs { results { runId status jobName } } } }"
+COLUMN_SCHEMA = """
+query Schema($path: [String!]!) {
+  assetOrError(assetKey: {path: $path}) {
+    ... on Asset {
+      assetMaterializations(limit: 1) {
+        metadataEntries { label ... on TableSchemaMetadataEntry { schema { columns { name description } } } }
+      }
+    }
+  }
+}"""
 CHECK_RESULTS = """
 {
   assetNodes {
@@ -179,7 +190,8 @@ CHECK_RESULTS = """
 
 def test_cli_run_shows_in_the_ui_of_the_same_instance(tmp_path: Path) -> None:
     """`traveltide run` and `traveltide ui`, neither given DAGSTER_HOME: the UI shows the run, its materialisations
-    and its check results, read from the data folder's instance (data/dagster_home)."""
+    (their column schemas with the columns' meanings) and its check results, read from the data folder's instance
+    (data/dagster_home)."""
     data = tmp_path / "data"
     env = cli_env(data)
     done = run_cli("run", "--users", "8000", env=env)
@@ -195,6 +207,11 @@ def test_cli_run_shows_in_the_ui_of_the_same_instance(tmp_path: Path) -> None:
         latest = ui.graphql(LATEST_METADATA, {"path": ["perk_assignments"]})["assetOrError"]
         assert latest["assetMaterializations"][0]["runId"] == run["runId"]
         nodes = ui.graphql(CHECK_RESULTS)["assetNodes"]
+        schema = ui.graphql(COLUMN_SCHEMA, {"path": ["user_features"]})["assetOrError"]["assetMaterializations"][0]
+    # The column schema the UI shows carries each column's meaning (defs/columns.py).
+    [entry] = [e for e in schema["metadataEntries"] if e["label"] == "dagster/column_schema"]
+    described = {c["name"]: c["description"] for c in entry["schema"]["columns"]}
+    assert described == USER_FEATURES
     executions = {
         f"{'/'.join(node['assetKey']['path'])}:{check['name']}": check["executionForLatestMaterialization"]
         for node in nodes
