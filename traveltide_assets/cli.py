@@ -24,6 +24,7 @@ from traveltide_assets.storage.run_lock import RunLockError
 from traveltide_assets.synthetic.mixes import UnknownMixError
 
 EXIT_USAGE = 2
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # pyproject.toml and workspace.yaml
 
 
 class CliError(Exception):
@@ -138,6 +139,29 @@ def _months(text: str) -> tuple[str, str]:
         return parse_months(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """The Dagster UI (`dg dev`) on the instance `traveltide run` records its runs in, over the same data folder."""
+    import subprocess
+
+    from traveltide_assets.storage.instance import DAGSTER_HOME_ENV, ensure_dagster_home
+    from traveltide_assets.storage.paths import DATA_DIR_ENV, data_dir
+
+    workspace = PROJECT_ROOT / "workspace.yaml"
+    if not workspace.is_file():
+        raise CliError(f"the UI serves the project's code location: {workspace} is missing (a checkout of the project)")
+    home = ensure_dagster_home()
+    data = data_dir().resolve()  # absolute: the server's runs must find the folder wherever it was started
+    env = {**os.environ, DAGSTER_HOME_ENV: str(home), DATA_DIR_ENV: str(data)}
+    command = [sys.executable, "-m", "dagster_dg_cli.cli", "dev", "-w", str(workspace)]
+    command += ["--host", args.host, "--port", str(args.port)]
+    print(f"traveltide ui: http://{args.host}:{args.port} on instance {home}, data {data}", file=sys.stderr, flush=True)
+    server = subprocess.Popen(command, env=env)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached the server too (one process group): wait while it shuts down
+        return server.wait()
 
 
 def _int_list(text: str) -> list[int]:
@@ -405,6 +429,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait while another run uses the same warehouse (default: 900; 0 fails at once)",
     )
     run.set_defaults(func=cmd_run)
+
+    ui = sub.add_parser(
+        "ui",
+        help="the Dagster UI (dg dev) on the instance `run` records in: <data folder>/dagster_home, or $DAGSTER_HOME",
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    ui.add_argument("--port", type=_positive_int, default=3000, help="port (default: %(default)s)")
+    ui.set_defaults(func=cmd_ui)
 
     ev = sub.add_parser("evaluate", help="accuracy, ceiling and segment evidence over seeds and perk mixes")
     ev.add_argument("--seeds", type=_int_list, default=[1, 2, 3], help="comma-separated seeds (default 1,2,3)")

@@ -30,10 +30,21 @@ class PipelineError(RuntimeError):
     """A run failed; the message says which step and why."""
 
 
-def _instance() -> DagsterInstance:
+def _instance(environment: bool) -> DagsterInstance:
+    """The instance a run is recorded in. A run on the environment's resources (`traveltide run`) lands in the data
+    folder's instance (storage/instance.py: data/dagster_home, or DAGSTER_HOME), the one `traveltide ui` opens. A
+    run on resources the caller gives (tests, evaluate, bench: folders of their own) lands in DAGSTER_HOME when it
+    is set, else in an ephemeral instance, so that it never fills the data folder's run history."""
     from dagster import DagsterInstance
 
-    # With DAGSTER_HOME set, runs land in that instance and show in the UI; otherwise an ephemeral one.
+    if environment:
+        from traveltide_assets.storage.instance import dagster_home, ensure_dagster_home
+
+        try:
+            return DagsterInstance.from_config(str(ensure_dagster_home()))
+        except Exception as exc:  # e.g. a full disk: its storage cannot be created; one line, before any step
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise PipelineError(f"could not open the Dagster instance in {dagster_home()}: {reason}") from exc
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
@@ -79,7 +90,7 @@ def execute(
                     executor=in_process_executor,
                 )
             job = defs.resolve_job_def(job_name)
-            instance = instance or _instance()
+            instance = instance or _instance(environment=resources is None)
         tags = range_tags(*months) if months else full_run_tags(_newest(newest, source))
     config = {**QUIET, **(run_config or {})}
     warm_up_modelling()

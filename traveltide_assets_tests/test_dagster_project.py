@@ -1,4 +1,5 @@
-"""The project as Dagster sees it: workspace.yaml loads, the CLI run works, and runs land in PostgreSQL storage."""
+"""The project as Dagster sees it: `dg` finds it, workspace.yaml loads, the CLI run works, and runs land in
+PostgreSQL storage."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from tools.local_postgres import LocalPostgres
 from traveltide_assets.definitions import defs
+from traveltide_assets.defs.partitions import all_months
+from traveltide_assets_tests.cli_process import embedded_source
 
 ROOT = Path(__file__).resolve().parents[1]
+DG = Path(sys.executable).with_name("dg")  # the `dg` command installed beside this Python
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -34,7 +40,7 @@ def test_definitions_hold_the_whole_lineage_schedule_and_checks() -> None:
         "perk_summary",
     } <= keys
     assert repo.get_schedule_def("daily_refresh").cron_schedule == "0 4 * * *"
-    assert len(list(repo.asset_graph.asset_check_keys)) == 22
+    assert len(list(repo.asset_graph.asset_check_keys)) == 26
 
 
 def test_workspace_yaml_validates_with_the_dagster_cli() -> None:
@@ -48,6 +54,41 @@ def test_workspace_yaml_validates_with_the_dagster_cli() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Validation successful" in done.stderr + done.stdout
+
+
+def test_dg_check_defs_loads_the_project() -> None:
+    """`dg check defs` in the project folder: pyproject's [tool.dg] names the code location."""
+    done = subprocess.run([str(DG), "check", "defs"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=_env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "All definitions loaded successfully" in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_dg_launch_materialises_every_asset_over_every_month(tmp_path: Path) -> None:
+    """`dg launch --assets '*'` over all session months: one run, every asset and check, on a small source."""
+    data = embedded_source(tmp_path / "data", users=8000, seed=5)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    months = all_months()
+    done = subprocess.run(
+        [str(DG), "launch", "--assets", "*", "--partition-range", f"{months[0]}...{months[-1]}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(DAGSTER_HOME=str(home), TRAVELTIDE_DATA_DIR=str(data)),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with DagsterInstance.from_config(str(home)) as instance:
+        [run] = instance.get_runs()
+        assert run.status == DagsterRunStatus.SUCCESS
+        assert run.asset_selection == set(defs.get_repository_def().asset_graph.get_all_asset_keys())
+        checked = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
+    evaluations = [r.event_log_entry.get_dagster_event().asset_check_evaluation_data for r in checked]
+    assert len(evaluations) == len(list(defs.get_repository_def().asset_graph.asset_check_keys))
+    assert all(e.passed for e in evaluations)
+    assert (data / "parquet" / "perk_assignments.parquet").is_file()
 
 
 def test_cli_run_with_postgres_run_storage(postgres: LocalPostgres, tmp_path: Path) -> None:

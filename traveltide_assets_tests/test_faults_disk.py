@@ -4,22 +4,29 @@ The tests run as root in CI, where permissions stop nothing, so the faults are m
 a file-size limit (RLIMIT_FSIZE; Python ignores SIGXFSZ, so a write beyond it fails with EFBIG), a small tmpfs
 filled up, a read-only bind mount and a file standing where the Parquet folder should be. Mounting needs
 CAP_SYS_ADMIN; where it is not granted those variants are skipped, saying why.
+
+The CLI records its runs in a Dagster instance, by default SQLite files in the data folder, which these faults
+would stop before any output is touched (the last test shows that this ends in one line too). So that the faults
+meet the outputs, the other runs record theirs in PostgreSQL storage, which no file-size limit or folder reaches.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from tools.local_postgres import LocalPostgres
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.warehouse import Warehouse
-from traveltide_assets_tests.cli_process import cli_env, copy_state, embedded_state, error_line, run_cli
+from traveltide_assets_tests.cli_process import ROOT, cli_env, copy_state, embedded_state, error_line, run_cli
 from traveltide_assets_tests.outputs import (
     assert_readable,
     assert_tables_match_parquet,
@@ -37,6 +44,18 @@ USERS = 20_000
 # test below).
 SMALL_FILES = 2 * 1024
 FREE_ON_FULL_DISK = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def instance_env(postgres: LocalPostgres, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """DAGSTER_HOME of an instance with its storage in PostgreSQL (deploy/dagster.postgres.yaml)."""
+    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS disk_faults_dagster")
+        conn.execute("CREATE DATABASE disk_faults_dagster")
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copy(ROOT / "deploy" / "dagster.postgres.yaml", home / "dagster.yaml")
+    url = postgres.url_for("disk_faults_dagster").replace("postgresql://", "postgresql+psycopg2://")
+    return {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": url}
 
 
 @pytest.fixture(scope="module")
@@ -88,16 +107,16 @@ def _next_run_succeeds(folder: Path) -> None:
     assert_tables_match_parquet(folder)
 
 
-def test_file_size_limit(golden: Path, tmp_path: Path) -> None:
+def test_file_size_limit(golden: Path, instance_env: dict[str, str], tmp_path: Path) -> None:
     folder = copy_state(golden, tmp_path / "data")
     before = fingerprint(folder)
-    done = run_cli("run", env=cli_env(folder), preexec_fn=_file_size_limit(SMALL_FILES))
+    done = run_cli("run", env={**cli_env(folder), **instance_env}, preexec_fn=_file_size_limit(SMALL_FILES))
     _assert_failed_in_one_line(done, folder / "parquet", "File too large")
     _assert_intact(folder, before)
     _next_run_succeeds(folder)
 
 
-def test_full_disk(golden: Path, tmp_path: Path) -> None:
+def test_full_disk(golden: Path, instance_env: dict[str, str], tmp_path: Path) -> None:
     disk = tmp_path / "disk"
     disk.mkdir()
     with _mounted(disk, "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)):
@@ -107,33 +126,33 @@ def test_full_disk(golden: Path, tmp_path: Path) -> None:
         stats = os.statvfs(disk)
         with (disk / "filler").open("wb") as filler:
             os.posix_fallocate(filler.fileno(), 0, stats.f_bavail * stats.f_frsize - FREE_ON_FULL_DISK)
-        done = run_cli("run", env=cli_env(folder))
+        done = run_cli("run", env={**cli_env(folder), **instance_env})
         _assert_failed_in_one_line(done, folder / "parquet", "No space left on device")
         _assert_intact(folder, before)
         (disk / "filler").unlink()
         _next_run_succeeds(folder)
 
 
-def test_read_only_output_folder(golden: Path, tmp_path: Path) -> None:
+def test_read_only_output_folder(golden: Path, instance_env: dict[str, str], tmp_path: Path) -> None:
     folder = copy_state(golden, tmp_path / "data")
     before = fingerprint(folder)
     parquet = folder / "parquet"
     with _mounted(parquet, "--bind", str(parquet), str(parquet)):
         _mount("-o", "remount,bind,ro", str(parquet))  # read-only even for root; reading still works
-        done = run_cli("run", env=cli_env(folder))
+        done = run_cli("run", env={**cli_env(folder), **instance_env})
         _assert_failed_in_one_line(done, parquet, "Read-only file system")
         _assert_intact(folder, before)
     _next_run_succeeds(folder)
 
 
-def test_file_in_place_of_the_output_folder(golden: Path, tmp_path: Path) -> None:
+def test_file_in_place_of_the_output_folder(golden: Path, instance_env: dict[str, str], tmp_path: Path) -> None:
     """No privileges needed: a regular file stands where the Parquet folder should be (a mount gone wrong)."""
     folder = copy_state(golden, tmp_path / "data")
     before = fingerprint(folder)
     parquet, aside = folder / "parquet", folder / "parquet.aside"
     parquet.rename(aside)
     parquet.write_text("not a folder")
-    done = run_cli("run", env=cli_env(folder))
+    done = run_cli("run", env={**cli_env(folder), **instance_env})
     _assert_failed_in_one_line(done, parquet, "is a file, not a folder")
     parquet.unlink()
     aside.rename(parquet)
@@ -141,14 +160,28 @@ def test_file_in_place_of_the_output_folder(golden: Path, tmp_path: Path) -> Non
     _next_run_succeeds(folder)
 
 
-def test_failed_commit_keeps_table_and_parquet_together(golden: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_failed_commit_keeps_table_and_parquet_together(
+    golden: Path, instance_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """A run over a changed source whose Parquet files fit under the file-size limit but whose warehouse commit
     does not: each table must still equal its Parquet export, and the error must name the file that failed."""
     other = embedded_state(tmp_path_factory.mktemp("other"), USERS, seed=44)
     folder = copy_state(golden, tmp_path_factory.mktemp("run") / "data", source_from=other)
     export = parquet_export(folder, "raw_flights")
     largest = max(p.stat().st_size for p in ([export] if export.is_file() else export.rglob("*.parquet")))
-    done = run_cli("run", env=cli_env(folder), preexec_fn=_file_size_limit(largest * 5))
+    done = run_cli("run", env={**cli_env(folder), **instance_env}, preexec_fn=_file_size_limit(largest * 5))
     assert done.returncode == 2
     assert_tables_match_parquet(folder)
     assert "warehouse.duckdb" in error_line(done.stderr) and "File too large" in error_line(done.stderr)
+
+
+def test_instance_storage_that_cannot_be_written(golden: Path, tmp_path: Path) -> None:
+    """The default instance (data/dagster_home, SQLite) under the file-size limit: the run stops in one line naming
+    the instance folder, before any step, and every output stays as it was."""
+    folder = copy_state(golden, tmp_path / "data")
+    before = fingerprint(folder)
+    done = run_cli("run", env=cli_env(folder), preexec_fn=_file_size_limit(SMALL_FILES))
+    line = error_line(done.stderr)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert line.startswith(f"traveltide run: error: could not open the Dagster instance in {folder / 'dagster_home'}")
+    _assert_intact(folder, before)

@@ -1,4 +1,5 @@
-"""Schema drift in the source is caught before anything is written, naming the table and column."""
+"""Schema drift in the source is caught before anything is written, naming the table and column: the blocking
+check source_has_expected_columns fails on raw_users, and the step stops with the same line as its error."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def test_drift_fails_early_and_changes_nothing(
     assert not result.success
     message = failure_message(result)
     assert table in message and column in message, message
+    [failed] = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    assert (failed.asset_key.to_user_string(), failed.check_name) == ("raw_users", "source_has_expected_columns")
+    assert failed.description is not None and table in failed.description and column in failed.description
+    [step_failure] = [e for e in result.all_events if e.is_step_failure]
+    error = step_failure.step_failure_data.error if step_failure.step_failure_data else None
+    cause = error.cause.message if error and error.cause else ""
+    assert step_failure.step_key == "raw_users" and cause.strip().endswith(failed.description), cause
+    assert not result.get_asset_materialization_events()
     assert fingerprint(tmp_path) == before
     assert_readable(tmp_path)
     with psycopg.connect(postgres.url, autocommit=True) as conn:

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ from typing import Any
 import pytest
 
 from traveltide_assets.definitions import defs
+from traveltide_assets.defs.columns import USER_FEATURES
 from traveltide_assets.defs.partitions import full_run_tags
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import write_parquet_store
+from traveltide_assets_tests.cli_process import COMMAND, cli_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -37,7 +40,6 @@ pytestmark = pytest.mark.ui
 class Webserver:
     url: str
     data_dir: Path
-    process: subprocess.Popen[bytes]
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
@@ -62,6 +64,29 @@ def _answers(url: str) -> bool:
         return False
 
 
+@contextmanager
+def _serving(command: list[str], port: int, env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """Start a webserver command in its own process group and yield its URL once it answers; stop it after."""
+    log = log_path.open("wb")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while not _answers(url):
+            assert process.poll() is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"{' '.join(command)} did not answer within 180 s"
+            time.sleep(1)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+
+
 @pytest.fixture(scope="module")
 def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
     home = tmp_path_factory.mktemp("dagster_home")
@@ -71,28 +96,10 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAVELTIDE_", "DAGSTER_"))}
     env.update(DAGSTER_HOME=str(home), TRAVELTIDE_DATA_DIR=str(data_dir))
-    log = (home / "dagster_dev.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-w", str(ROOT / "workspace.yaml"),
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while not _answers(url):
-            assert process.poll() is None, (home / "dagster_dev.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "dagster dev did not answer within 180 s"
-            time.sleep(1)
-        yield Webserver(url, data_dir, process)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        log.close()
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(ROOT / "workspace.yaml"),
+               "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    with _serving(command, port, env, home / "dagster_dev.log") as url:
+        yield Webserver(url, data_dir)
 
 
 ASSETS_QUERY = "{ assetNodes { assetKey { path } } }"
@@ -159,6 +166,62 @@ def test_ui_lists_every_asset_runs_the_graph_and_shows_metadata(webserver: Webse
     shares = json.loads(entries["perk_shares"]["jsonString"])
     assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
     assert (webserver.data_dir / "report" / "executive_summary.html").is_file()
+
+
+RUNS = "{ runsOrError { ... on Runs { results { runId status jobName } } } }"
+COLUMN_SCHEMA = """
+query Schema($path: [String!]!) {
+  assetOrError(assetKey: {path: $path}) {
+    ... on Asset {
+      assetMaterializations(limit: 1) {
+        metadataEntries { label ... on TableSchemaMetadataEntry { schema { columns { name description } } } }
+      }
+    }
+  }
+}"""
+CHECK_RESULTS = """
+{
+  assetNodes {
+    assetKey { path }
+    assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { runId status } } } }
+  }
+}"""
+
+
+def test_cli_run_shows_in_the_ui_of_the_same_instance(tmp_path: Path) -> None:
+    """`traveltide run` and `traveltide ui`, neither given DAGSTER_HOME: the UI shows the run, its materialisations
+    (their column schemas with the columns' meanings) and its check results, read from the data folder's instance
+    (data/dagster_home)."""
+    data = tmp_path / "data"
+    env = cli_env(data)
+    done = run_cli("run", "--users", "8000", env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (data / "dagster_home" / "dagster.yaml").is_file()
+
+    port = _free_port()
+    command = [*COMMAND, "ui", "--host", "127.0.0.1", "--port", str(port)]
+    with _serving(command, port, env, tmp_path / "traveltide_ui.log") as url:
+        ui = Webserver(url, data)
+        [run] = ui.graphql(RUNS)["runsOrError"]["results"]
+        assert (run["status"], run["jobName"]) == ("SUCCESS", "refresh_all")
+        latest = ui.graphql(LATEST_METADATA, {"path": ["perk_assignments"]})["assetOrError"]
+        assert latest["assetMaterializations"][0]["runId"] == run["runId"]
+        nodes = ui.graphql(CHECK_RESULTS)["assetNodes"]
+        schema = ui.graphql(COLUMN_SCHEMA, {"path": ["user_features"]})["assetOrError"]["assetMaterializations"][0]
+    # The column schema the UI shows carries each column's meaning (defs/columns.py).
+    [entry] = [e for e in schema["metadataEntries"] if e["label"] == "dagster/column_schema"]
+    described = {c["name"]: c["description"] for c in entry["schema"]["columns"]}
+    assert described == USER_FEATURES
+    executions = {
+        f"{'/'.join(node['assetKey']['path'])}:{check['name']}": check["executionForLatestMaterialization"]
+        for node in nodes
+        for check in node["assetChecksOrError"].get("checks", [])
+    }
+    assert len(executions) == len(list(defs.get_repository_def().asset_graph.asset_check_keys))
+    # Every check of the graph ran in this run on the latest materialisation of its asset, and passed.
+    assert {key: e and (e["runId"], e["status"]) for key, e in executions.items()} == dict.fromkeys(
+        executions, (run["runId"], "SUCCEEDED")
+    )
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")

@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from traveltide_assets.defs.columns import column_description
 from traveltide_assets.defs.partitions import PARTITION_COLUMN
 from traveltide_assets.storage.atomic import promote, staged_folder, staged_sibling
 from traveltide_assets.storage.duck import one_row, registered, run
@@ -195,13 +196,15 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def table_metadata(con: duckdb.DuckDBPyConnection, name: str, parquet: Path | None = None) -> dict[str, Any]:
-    """Row count, column schema, a small preview and where the Parquet export is."""
+    """Row count, column schema (with each column's meaning, defs/columns.py), a small preview and where the
+    Parquet export is."""
     described = con.execute(f"DESCRIBE {name}").fetchall()
     count_row = one_row(con, f"SELECT count(*) FROM {name}")
     preview = con.sql(f"SELECT * FROM {name} LIMIT {PREVIEW_ROWS}").df()
+    columns = [TableColumn(name=c[0], type=str(c[1]), description=column_description(name, c[0])) for c in described]
     metadata: dict[str, Any] = {
         "dagster/row_count": MetadataValue.int(int(count_row[0]) if count_row else 0),
-        "dagster/column_schema": TableSchema(columns=[TableColumn(name=c[0], type=str(c[1])) for c in described]),
+        "dagster/column_schema": TableSchema(columns=columns),
         "preview": MetadataValue.md(preview.to_markdown(index=False) if not preview.empty else "(no rows)"),
         "warehouse_table": MetadataValue.text(name),
     }

@@ -6,12 +6,13 @@ Sessions, flights and hotels then come from one pass over the source and are sto
 per-row Python); each table and its Parquet export become visible together (publish.py).
 """
 
-import re
 import warnings
 from collections.abc import Iterator
 
 from dagster import (
+    AssetCheckResult,
     AssetExecutionContext,
+    AssetKey,
     AssetSpec,
     BackfillPolicy,
     BetaWarning,
@@ -33,9 +34,9 @@ from traveltide_assets.defs.raw.extract_plan import (
     stored_members,
     users_query,
 )
-from traveltide_assets.sources.connection import SourceConnection
+from traveltide_assets.defs.raw.source_check import check_results, evaluate_source, refuse_bad_source, source_check_spec
 from traveltide_assets.sources.contract import FLIGHTS, HOTELS, SESSIONS, USERS, TableSpec
-from traveltide_assets.sources.resource import SourceSchemaError, TravelTideSource
+from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.duck import run
 from traveltide_assets.storage.publish import month_metadata, publish_arrow, publish_month_tables
 from traveltide_assets.storage.warehouse import Warehouse
@@ -48,37 +49,10 @@ DESCRIPTIONS = {
     "raw_flights": "The flights the cohort's sessions booked, in the month of the booking session.",
     "raw_hotels": "The hotel stays the cohort's sessions booked, in the month of the booking session.",
 }
-
-
-def _type_family(type_name: str) -> str:
-    """Collapse PostgreSQL and Arrow type names into comparable families."""
-    t = type_name.lower()
-    for family, pattern in (
-        ("timestamp", r"timestamp"),
-        ("date", r"^date"),
-        ("integer", r"^(integer|int\d*|bigint|smallint)$"),
-        ("numeric", r"^(numeric|decimal|double|float|real)"),
-        ("boolean", r"^bool"),
-        ("text", r"^(text|string|large_string|character varying|varchar)"),
-    ):
-        if re.search(pattern, t):
-            return family
-    return t
-
-
-def verify_source_table(source: SourceConnection, spec: TableSpec, describe: str) -> None:
-    """Fail before anything is written when the source table lacks a column or a column changed type."""
-    found = source.columns(spec.name)
-    if not found:
-        raise SourceSchemaError(f"source table {spec.name!r} is missing in {describe}")
-    problems = []
-    for column in spec.columns:
-        if column.name not in found:
-            problems.append(f"column {column.name!r} is missing")
-        elif _type_family(found[column.name]) != _type_family(column.pg_type):
-            problems.append(f"column {column.name!r} is {found[column.name]}, expected {column.pg_type}")
-    if problems:
-        raise SourceSchemaError(f"source table {spec.name!r}: " + "; ".join(problems))
+# The source table each session extract reads (the rule source_has_expected_columns, checks.py).
+SESSION_SOURCES: dict[str, TableSpec] = {"raw_sessions": SESSIONS, "raw_flights": FLIGHTS, "raw_hotels": HOTELS}
+# The first extract checks every source table, so that a changed source fails before anything is written.
+USERS_SOURCES: tuple[TableSpec, ...] = (USERS, SESSIONS, FLIGHTS, HOTELS)
 
 
 def _open_source(context: AssetExecutionContext, source: TravelTideSource) -> None:
@@ -96,6 +70,7 @@ with warnings.catch_warnings():
             AssetSpec(name, group_name=RAW_GROUP, description=DESCRIPTIONS[name], kinds=KINDS, deps=["raw_users"])
             for name in SESSION_TABLES
         ],
+        check_specs=[source_check_spec(name, [SESSION_SOURCES[name]]) for name in SESSION_TABLES],
         partitions_def=SESSION_MONTHS,
         # A backfill of many months is one run and one source pass, not one run per month.
         backfill_policy=BackfillPolicy.single_run(),
@@ -105,14 +80,15 @@ with warnings.catch_warnings():
 @_session_extracts
 def raw_session_extracts(
     context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse, study: StudySettings
-) -> Iterator[MaterializeResult]:
+) -> Iterator[MaterializeResult | AssetCheckResult]:
     _open_source(context, source)
     if not (context.has_partition_key or context.has_partition_key_range):
         raise ValueError("the session extracts are partitioned by session month: run them for a month or a range")
     months = months_between(context.partition_key_range.start, context.partition_key_range.end)
+    describe = source.describe()
     with source.open() as src, warehouse.connect() as con:
-        for spec in (SESSIONS, FLIGHTS, HOTELS):
-            verify_source_table(src, spec, source.describe())
+        schemas = [evaluate_source(src, name, [spec], describe) for name, spec in SESSION_SOURCES.items()]
+        yield from refuse_bad_source(context, schemas, describe)
         members = stored_members(con, study)
         plan = plan_extract(con, study, months, covers_every_month(months, context.run.tags), members)
         with src.stream(plan.query(study)) as reader:
@@ -123,7 +99,7 @@ def raw_session_extracts(
             run(con, "DROP TABLE IF EXISTS _extract")
         metadata = {table: month_metadata(con, warehouse, table, written) for table in SESSION_TABLES}
     context.log.info(
-        f"cohort of {len(members):,} users: {rows:,} sessions from {source.describe()}; months written "
+        f"cohort of {len(members):,} users: {rows:,} sessions from {describe}; months written "
         f"{len(written)} (joined the cohort since: {len(plan.joiners):,}, left it: {len(plan.leavers):,})"
     )
     metadata["raw_sessions"].update(
@@ -133,9 +109,11 @@ def raw_session_extracts(
             "months_aligned": MetadataValue.text(", ".join(m for m in written if m not in months) or "none"),
         }
     )
+    results = check_results(context, schemas, describe)
     for table in SESSION_TABLES:
-        metadata[table]["source"] = MetadataValue.text(source.describe())
-        yield MaterializeResult(asset_key=table, metadata=metadata[table])
+        metadata[table]["source"] = MetadataValue.text(describe)
+        checked = [result for result in results if result.asset_key == AssetKey(table)]
+        yield MaterializeResult(asset_key=table, metadata=metadata[table], check_results=checked)
 
 
 @asset(
@@ -143,24 +121,25 @@ def raw_session_extracts(
     kinds=KINDS,
     description="The cohort's users: users with more than min_sessions sessions after cohort_start, counted in the "
     "source (sql/raw/extract/cohort_members.sql, users.sql); numeric as double.",
+    check_specs=[source_check_spec("raw_users", USERS_SOURCES)],
 )
 def raw_users(
     context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse, study: StudySettings
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult | AssetCheckResult]:
     _open_source(context, source)
+    describe = source.describe()
     with source.open() as src:
-        # The first extract checks every source table, so that a changed source fails before anything is written.
-        for spec in (USERS, SESSIONS, FLIGHTS, HOTELS):
-            verify_source_table(src, spec, source.describe())
+        schemas = [evaluate_source(src, "raw_users", USERS_SOURCES, describe)]
+        yield from refuse_bad_source(context, schemas, describe)
         members = cohort_members(src, study)
         with src.stream(users_query(members)) as reader, warehouse.connect() as con:
             metadata = publish_arrow(
                 con, warehouse, "raw_users", reader, also=lambda: store_members(con, members, study)
             )
     metadata["cohort_users"] = MetadataValue.int(len(members))
-    metadata["source"] = MetadataValue.text(source.describe())
-    context.log.info(f"raw_users: {len(members):,} cohort users counted in {source.describe()}")
-    return MaterializeResult(metadata=metadata)
+    metadata["source"] = MetadataValue.text(describe)
+    context.log.info(f"raw_users: {len(members):,} cohort users counted in {describe}")
+    yield MaterializeResult(metadata=metadata, check_results=check_results(context, schemas, describe))
 
 
 raw_assets = [raw_users, raw_session_extracts]
