@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import NoReturn
 
 from traveltide_assets.pipeline import PipelineError
-from traveltide_assets.process_exit import exit_now
 from traveltide_assets.sources.pg_url import InvalidUrlError, redact, validate_pg_url
 from traveltide_assets.storage.paths import SOURCE_URL_ENV, default_source_dir
 from traveltide_assets.storage.run_lock import RunLockError
@@ -86,11 +85,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from traveltide_assets.code_loading import loading_code
+    from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
     from traveltide_assets.pipeline import run_pipeline
-
-    with loading_code():
-        from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
 
     check_cohort_start(args.cohort_start)  # bad input fails before waiting for the warehouse or the source
     check_min_sessions(args.min_sessions)
@@ -519,8 +515,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> NoReturn:
-    """The `traveltide` console script: main() in a process that ends without module teardown."""
-    exit_now(main())
+    """The `traveltide` console script."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":

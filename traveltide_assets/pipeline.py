@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import os
 import re
-import sys
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from traveltide_assets.code_loading import loading_code
 from traveltide_assets.storage.paths import data_dir
 
 if TYPE_CHECKING:  # importing this module stays light: Dagster and the assets load in `execute`
     from dagster import DagsterInstance, ExecuteInProcessResult
 
     from traveltide_assets.sources.resource import TravelTideSource
-
-# What the modelling steps import (scikit-learn with SciPy: about a second of CPU), loaded beside the first steps.
-MODELLING_MODULES = ("sklearn.cluster", "sklearn.metrics")
 
 # Headless runs print warnings and errors only; the UI and the event log keep every event.
 QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -54,59 +46,33 @@ def execute(
     `months` (first, last) limits the raw session extracts to those months; by default the run is a full run:
     every month through the source's newest session (partitions.full_run_months).
     """
-    with loading_code():
-        from traveltide_assets.defs.resources import build_resources
+    from dagster import Definitions, in_process_executor
+
+    from traveltide_assets.definitions import defs
+    from traveltide_assets.defs.campaign.settings import CampaignSettings
+    from traveltide_assets.defs.partitions import full_run_tags, range_tags
+    from traveltide_assets.defs.perks.settings import PerkModelSettings
+    from traveltide_assets.defs.resources import build_resources
 
     source = (resources or build_resources(resolve_env=True))["source"]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newest-session") as pool:
-        # The source looks for its newest session (a scan of `sessions`) while this thread loads the code.
-        newest = pool.submit(source.newest_session_start) if months is None else None
-        with loading_code():  # the code, the job and the instance live as long as the process
-            from dagster import Definitions, in_process_executor
-
-            from traveltide_assets.definitions import defs
-            from traveltide_assets.defs.campaign.settings import CampaignSettings
-            from traveltide_assets.defs.partitions import full_run_tags, range_tags
-            from traveltide_assets.defs.perks.settings import PerkModelSettings
-
-            if resources is not None:  # default model and campaign settings
-                resources = {"perk_model": PerkModelSettings(), "campaign": CampaignSettings(), **resources}
-                defs = Definitions(
-                    assets=defs.assets,
-                    asset_checks=defs.asset_checks,
-                    jobs=defs.jobs,
-                    resources=resources,
-                    executor=in_process_executor,
-                )
-            job = defs.resolve_job_def(job_name)
-            instance = instance or _instance()
-        tags = range_tags(*months) if months else full_run_tags(_newest(newest, source))
+    if resources is not None:  # default model and campaign settings
+        resources = {"perk_model": PerkModelSettings(), "campaign": CampaignSettings(), **resources}
+        defs = Definitions(
+            assets=defs.assets,
+            asset_checks=defs.asset_checks,
+            jobs=defs.jobs,
+            resources=resources,
+            executor=in_process_executor,
+        )
+    job = defs.resolve_job_def(job_name)
+    tags = range_tags(*months) if months else full_run_tags(_newest_session(source))
     config = {**QUIET, **(run_config or {})}
-    warm_up_modelling()
-    return job.execute_in_process(run_config=config, instance=instance, raise_on_error=False, tags=tags)
+    return job.execute_in_process(run_config=config, instance=instance or _instance(), raise_on_error=False, tags=tags)
 
 
-def warm_up_modelling() -> None:
-    """Import the modelling libraries on a side thread as a run starts. The first steps mostly wait on the
-    source and on DuckDB, which release the GIL, so the import costs the run little of its time, and the steps
-    that model find the libraries loaded (they import them where they use them). Meanwhile the run imports
-    nothing of scikit-learn's or SciPy's, so the two threads never wait on each other's import locks."""
-    if all(name in sys.modules for name in MODELLING_MODULES):
-        return
-    threading.Thread(target=_import_quietly, args=(MODELLING_MODULES,), name="warm-up-modelling").start()
-
-
-def _import_quietly(names: tuple[str, ...]) -> None:
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:  # the step that needs it imports it again and reports the error
-            return
-
-
-def _newest(newest: Future[dt.datetime | None] | None, source: TravelTideSource) -> dt.datetime | None:
+def _newest_session(source: TravelTideSource) -> dt.datetime | None:
     try:
-        return newest.result() if newest is not None else None
+        return source.newest_session_start()
     except Exception as exc:  # the source's own error, in one line, before any step ran
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise PipelineError(f"could not read the newest session of {source.describe()}: {reason}") from exc
@@ -153,9 +119,8 @@ def run_pipeline(
     embedded_users: int | None = None,
     months: tuple[str, str] | None = None,
 ) -> str:
-    with loading_code():
-        from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
-        from traveltide_assets.defs.resources import build_resources
+    from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
+    from traveltide_assets.defs.resources import build_resources
 
     check_cohort_start(cohort_start)  # one clear error before any work
     check_min_sessions(min_sessions)
