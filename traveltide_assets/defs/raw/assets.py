@@ -37,7 +37,7 @@ from traveltide_assets.sources.connection import SourceConnection
 from traveltide_assets.sources.contract import FLIGHTS, HOTELS, SESSIONS, USERS, TableSpec
 from traveltide_assets.sources.resource import SourceSchemaError, TravelTideSource
 from traveltide_assets.storage.duck import run
-from traveltide_assets.storage.publish import month_metadata, publish_arrow, publish_month_tables
+from traveltide_assets.storage.publish import month_metadata, publish_arrow, publish_month_tables, record_source
 from traveltide_assets.storage.warehouse import Warehouse
 
 RAW_GROUP = "raw"
@@ -134,7 +134,7 @@ def raw_session_extracts(
         }
     )
     for table in SESSION_TABLES:
-        metadata[table]["source"] = MetadataValue.text(source.describe())
+        metadata[table]["read_from"] = MetadataValue.text(source.describe())
         yield MaterializeResult(asset_key=table, metadata=metadata[table])
 
 
@@ -153,12 +153,16 @@ def raw_users(
         for spec in (USERS, SESSIONS, FLIGHTS, HOTELS):
             verify_source_table(src, spec, source.describe())
         members = cohort_members(src, study)
+        provenance = source.provenance()
+
+        def bookkeeping() -> None:  # changes with raw_users: the member list and whose customers they are
+            store_members(con, members, study)
+            record_source(con, provenance)
+
         with src.stream(users_query(members)) as reader, warehouse.connect() as con:
-            metadata = publish_arrow(
-                con, warehouse, "raw_users", reader, also=lambda: store_members(con, members, study)
-            )
+            metadata = publish_arrow(con, warehouse, "raw_users", reader, also=bookkeeping)
     metadata["cohort_users"] = MetadataValue.int(len(members))
-    metadata["source"] = MetadataValue.text(source.describe())
+    metadata["read_from"] = MetadataValue.text(source.describe())
     context.log.info(f"raw_users: {len(members):,} cohort users counted in {source.describe()}")
     return MaterializeResult(metadata=metadata)
 
