@@ -18,7 +18,12 @@ from typing import NoReturn
 
 from traveltide_assets.pipeline import PipelineError
 from traveltide_assets.sources.pg_url import InvalidUrlError, redact, validate_pg_url
-from traveltide_assets.storage.paths import SOURCE_URL_ENV, default_source_dir
+from traveltide_assets.storage.paths import (
+    SOURCE_URL_ENV,
+    SOURCE_URL_MISSING,
+    default_source_dir,
+    source_url_required,
+)
 from traveltide_assets.storage.run_lock import RunLockError
 from traveltide_assets.synthetic.mixes import UnknownMixError
 
@@ -91,6 +96,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_cohort_start(args.cohort_start)  # bad input fails before waiting for the warehouse or the source
     check_min_sessions(args.min_sessions)
     source_url = os.environ.get(SOURCE_URL_ENV)
+    if not source_url and source_url_required():  # before the warehouse is touched or the store generated
+        raise CliError(SOURCE_URL_MISSING)
     if source_url:  # a wrong or unreachable source fails in one line, not in every raw step's traceback
         validate_pg_url(source_url)
         _check_pg_reachable(source_url)

@@ -17,6 +17,7 @@ from traveltide_assets.sources.connection import EmbeddedConnection, PostgresCon
 from traveltide_assets.sources.contract import GENERATOR_FILE, GROUND_TRUTH_FILE, SOURCE_TABLES, TRUTH_PG_SCHEMA
 from traveltide_assets.sources.pg_url import redact, validate_pg_url
 from traveltide_assets.sql_files import read_sql
+from traveltide_assets.storage.paths import SOURCE_URL_MISSING, SourceUrlRequiredError
 from traveltide_assets.synthetic.generate import REAL_USERS
 
 NOT_TRAVELTIDE = "\u2014 not TravelTide data"
@@ -35,6 +36,9 @@ class TravelTideSource(ConfigurableResource):
         default=REAL_USERS, description="Users to generate when the embedded store is absent (the real volume)"
     )
     embedded_seed: int = 7
+    require_url: bool = Field(
+        default=False, description="Refuse the embedded synthetic store (TRAVELTIDE_REQUIRE_SOURCE_URL=1)"
+    )
 
     @property
     def is_postgres(self) -> bool:
@@ -83,7 +87,10 @@ class TravelTideSource(ConfigurableResource):
         return ", ".join(described)
 
     def ensure_available(self) -> str | None:
-        """Generate the embedded store on first use; returns a note when it did."""
+        """Generate the embedded store on first use; returns a note when it did. A deployment that requires
+        TravelTide's database fails here, in the first step, before anything is read or written."""
+        if self.require_url and not self.is_postgres:
+            raise SourceUrlRequiredError(SOURCE_URL_MISSING)
         if self.is_postgres:
             validate_pg_url(self.postgres_url or "")
             return None
