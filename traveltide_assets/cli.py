@@ -72,6 +72,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     is_pg = "://" in target
     if is_pg:
         validate_pg_url(target)
+    else:
+        _check_store_folder(Path(target))
     config = GeneratorConfig(users=args.users, seed=args.seed, mix=args.mix, signal=args.signal)
     say = _Stopwatch()
     if is_pg:
@@ -87,6 +89,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
         write_parquet_store(source, Path(target), progress=say)
     say(f"done: {redact(target)}")
     return 0
+
+
+# Names that mean a file: the embedded store is a folder of Parquet files, and the pipeline reads no other file.
+_FILE_SUFFIXES = (".duckdb", ".ddb", ".db", ".sqlite", ".sqlite3", ".parquet", ".csv", ".json")
+
+
+def _check_store_folder(target: Path) -> None:
+    """Refuse a --to that names a file (x.duckdb used to become a folder of Parquet files named x.duckdb)."""
+    if target.suffix.lower() in _FILE_SUFFIXES or target.is_file():
+        raise CliError(
+            f"--to {target} names a file, but a source is a folder of Parquet files (the embedded store, e.g. "
+            f"{default_source_dir()}) or a PostgreSQL database: give a folder or a postgresql://user@host:port/db URL"
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -179,3 +179,23 @@ def test_required_source_url_stops_a_dagster_run_in_its_first_step(tmp_path: Pat
     assert "TRAVELTIDE_REQUIRE_SOURCE_URL=1 but TRAVELTIDE_SOURCE_URL is not set" in failure_message(result)
     assert not (tmp_path / "no-source").exists()  # the synthetic store was not generated
     assert not (tmp_path / "data" / "parquet").exists()
+
+
+@pytest.mark.parametrize("name", ["x.duckdb", "existing-file"])
+def test_generate_refuses_a_file_target(name: str, tmp_path: Path) -> None:
+    """`--to x.duckdb` used to write a folder of Parquet files named x.duckdb: now it says what to give instead."""
+    target = tmp_path / name
+    if name == "existing-file":
+        target.write_text("keep me\n")
+    done = run_cli("generate", "--users", "100", "--to", str(target), env=cli_env(tmp_path / "data"))
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"traveltide generate: error: --to {target} names a file, but a source is a folder of Parquet files (the "
+        f"embedded store, e.g. {tmp_path / 'data' / 'source'}) or a PostgreSQL database: give a folder or a "
+        "postgresql://user@host:port/db URL"
+    ]
+    if name == "existing-file":
+        assert target.read_text() == "keep me\n"
+    else:
+        assert not target.exists()
