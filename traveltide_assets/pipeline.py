@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from traveltide_assets.storage.paths import data_dir
-
 if TYPE_CHECKING:  # importing this module stays light: Dagster and the assets load in `execute`
-    from dagster import DagsterInstance, ExecuteInProcessResult
+    from dagster import DagsterInstance, EventLogEntry, ExecuteInProcessResult
 
     from traveltide_assets.sources.resource import TravelTideSource
 
@@ -40,11 +41,13 @@ def execute(
     resources: dict[str, Any] | None = None,
     job_name: str = "refresh_all",
     months: tuple[str, str] | None = None,
+    on_event: Callable[[EventLogEntry], None] | None = None,
 ) -> ExecuteInProcessResult:
     """Run a job in this process; `resources` replaces the environment's (tests, evaluate, bench).
 
     `months` (first, last) limits the raw session extracts to those months; by default the run is a full run:
-    every month through the source's newest session (partitions.full_run_months).
+    every month through the source's newest session (partitions.full_run_months). `on_event` is called with each
+    event of the run as it happens (progress lines).
     """
     from dagster import Definitions, in_process_executor
 
@@ -67,7 +70,14 @@ def execute(
     job = defs.resolve_job_def(job_name)
     tags = range_tags(*months) if months else full_run_tags(_newest_session(source))
     config = {**QUIET, **(run_config or {})}
-    return job.execute_in_process(run_config=config, instance=instance or _instance(), raise_on_error=False, tags=tags)
+    instance = instance or _instance()
+    run_id = str(uuid.uuid4())
+    if on_event is not None:
+        # execute_in_process takes no callback, but the instance hands every event it stores to the listeners of
+        # that run, in this process and as the run goes on: a listener registered under the run's id beforehand
+        # sees each step finish (nothing polls the event log, and the events are Dagster's own).
+        instance.add_event_listener(run_id, on_event)
+    return job.execute_in_process(run_config=config, instance=instance, raise_on_error=False, tags=tags, run_id=run_id)
 
 
 def _newest_session(source: TravelTideSource) -> dt.datetime | None:
@@ -113,30 +123,42 @@ def _readable(message: str) -> str:
     return (message.strip().splitlines() or ["unknown error"])[0]
 
 
+@dataclass(frozen=True)
+class RunCounts:
+    """What a successful run materialised."""
+
+    assets: int
+    months: int  # session months written
+    checks: int  # checks evaluated, all passed
+
+
 def run_pipeline(
     cohort_start: str = "2023-01-04",
     min_sessions: int = 7,
     embedded_users: int | None = None,
     months: tuple[str, str] | None = None,
-) -> str:
+    on_event: Callable[[EventLogEntry], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunCounts:
+    """The whole graph for the environment's resources; `progress` hears about generating the embedded store,
+    `on_event` every event of the run."""
     from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
     from traveltide_assets.defs.resources import build_resources
 
     check_cohort_start(cohort_start)  # one clear error before any work
     check_min_sessions(min_sessions)
     source = build_resources()["source"]
-    if embedded_users is not None and not source.is_postgres:  # type: ignore[attr-defined]
-        source.model_copy(update={"embedded_users": embedded_users}).ensure_available()  # type: ignore[attr-defined]
-    result = execute(study_run_config(cohort_start, min_sessions), months=months)
+    if embedded_users is not None and not source.is_postgres:
+        embedded = source.model_copy(update={"embedded_users": embedded_users})
+        if progress is not None and not embedded._embedded_store_present():
+            progress(f"generating the embedded synthetic source: {embedded_users:,} users into {embedded.embedded_dir}")
+        embedded.ensure_available()
+    result = execute(study_run_config(cohort_start, min_sessions), months=months, on_event=on_event)
     if not result.success:
         raise PipelineError(failure_message(result))
     checks = result.get_asset_check_evaluations()
     if any(not c.passed for c in checks):
         raise PipelineError(failure_message(result))
     events = result.get_asset_materialization_events()
-    assets = {e.asset_key for e in events}
-    months = {e.partition for e in events if e.partition}
-    return (
-        f"materialised {len(assets)} assets ({len(months)} session months), {len(checks)} checks passed; "
-        f"warehouse {data_dir() / 'warehouse.duckdb'}, Parquet in {data_dir() / 'parquet'}/"
-    )
+    written = {e.partition for e in events if e.partition}
+    return RunCounts(assets=len({e.asset_key for e in events}), months=len(written), checks=len(checks))

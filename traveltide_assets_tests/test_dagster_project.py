@@ -72,7 +72,7 @@ def test_cli_run_with_postgres_run_storage(postgres: LocalPostgres, tmp_path: Pa
     )
     assert done.returncode == 0, done.stderr[-3000:]
     # perk_accuracy too (synthetic truth); the session months from 2023-01 through the source's newest, 2023-07
-    assert "materialised 21 assets (7 session months), 22 checks passed" in done.stdout
+    assert "Run        21 assets materialised (7 session months), 22 checks passed" in done.stdout.splitlines()
     assert (tmp_path / "data" / "parquet" / "perk_assignments.parquet").is_file()
     with psycopg.connect(postgres.url_for("dagster_storage")) as conn:
         statuses = conn.execute("SELECT status FROM runs").fetchall()
