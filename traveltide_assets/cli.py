@@ -14,14 +14,23 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from traveltide_assets.pipeline import PipelineError
-from traveltide_assets.process_exit import exit_now
 from traveltide_assets.sources.pg_url import InvalidUrlError, redact, validate_pg_url
-from traveltide_assets.storage.paths import SOURCE_URL_ENV, default_source_dir
+from traveltide_assets.storage.paths import (
+    SOURCE_URL_ENV,
+    SOURCE_URL_MISSING,
+    default_source_dir,
+    source_url_required,
+)
 from traveltide_assets.storage.run_lock import RunLockError
 from traveltide_assets.synthetic.mixes import UnknownMixError
+
+if TYPE_CHECKING:  # the CLI's own import stays light: Dagster and the warehouse load when a command needs them
+    from dagster import EventLogEntry
+
+    from traveltide_assets.storage.warehouse import Warehouse
 
 EXIT_USAGE = 2
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # pyproject.toml and workspace.yaml
@@ -69,6 +78,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     is_pg = "://" in target
     if is_pg:
         validate_pg_url(target)
+    else:
+        _check_store_folder(Path(target))
     config = GeneratorConfig(users=args.users, seed=args.seed, mix=args.mix, signal=args.signal)
     say = _Stopwatch()
     if is_pg:
@@ -86,32 +97,75 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from traveltide_assets.code_loading import loading_code
-    from traveltide_assets.pipeline import run_pipeline
+# Names that mean a file: the embedded store is a folder of Parquet files, and the pipeline reads no other file.
+_FILE_SUFFIXES = (".duckdb", ".ddb", ".db", ".sqlite", ".sqlite3", ".parquet", ".csv", ".json")
 
-    with loading_code():
-        from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
+
+def _check_store_folder(target: Path) -> None:
+    """Refuse a --to that names a file (x.duckdb used to become a folder of Parquet files named x.duckdb)."""
+    if target.suffix.lower() in _FILE_SUFFIXES or target.is_file():
+        raise CliError(
+            f"--to {target} names a file, but a source is a folder of Parquet files (the embedded store, e.g. "
+            f"{default_source_dir()}) or a PostgreSQL database: give a folder or a postgresql://user@host:port/db URL"
+        )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The whole graph: a line on stderr as each step finishes, then the answer on stdout, read from the tables
+    the run wrote (answer.py)."""
+    from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
+    from traveltide_assets.pipeline import run_pipeline
 
     check_cohort_start(args.cohort_start)  # bad input fails before waiting for the warehouse or the source
     check_min_sessions(args.min_sessions)
     source_url = os.environ.get(SOURCE_URL_ENV)
+    if not source_url and source_url_required():  # before the warehouse is touched or the store generated
+        raise CliError(SOURCE_URL_MISSING)
     if source_url:  # a wrong or unreachable source fails in one line, not in every raw step's traceback
         validate_pg_url(source_url)
         _check_pg_reachable(source_url)
-    with _warehouse_held(args.lock_timeout):
-        summary = run_pipeline(
+    say = _Stopwatch()
+    with _warehouse_held(args.lock_timeout) as warehouse:
+        counts = run_pipeline(
             cohort_start=args.cohort_start,
             min_sessions=args.min_sessions,
             embedded_users=args.users,
             months=args.months,
+            on_event=_step_lines(say),
+            progress=say,
         )
-    print(summary)
+        # Imported here, not first: it loads the report's modules (seconds), which bad input need not wait for.
+        from traveltide_assets.answer import answer_lines
+        from traveltide_assets.defs.resources import build_resources
+
+        # Read while the run lock is still held: the answer is this run's, not a later run's half-written one.
+        campaign_id = build_resources()["campaign"].campaign_id
+        cohort = f"more than {args.min_sessions} sessions after {args.cohort_start}"
+        print("\n".join(answer_lines(warehouse, campaign_id, counts, cohort)))
     return 0
 
 
+def _step_lines(say: Callable[[str], None]) -> Callable[[EventLogEntry], None]:
+    """A progress line when the run starts (the code has loaded) and one per step as it finishes (Dagster's run
+    start, step success and step failure events)."""
+    from dagster import DagsterEventType
+
+    def on_event(entry: EventLogEntry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        if event.event_type == DagsterEventType.RUN_START:
+            say("run started")
+        elif event.is_step_success and event.step_success_data is not None:
+            say(f"{event.step_key} done ({event.step_success_data.duration_ms / 1000:.1f} s)")
+        elif event.is_step_failure:
+            say(f"{event.step_key} failed")
+
+    return on_event
+
+
 @contextmanager
-def _warehouse_held(timeout_s: float | None) -> Iterator[None]:
+def _warehouse_held(timeout_s: float | None) -> Iterator[Warehouse]:
     """Hold the run lock of the environment's warehouse, saying on stderr when another run makes us wait.
 
     The run's Warehouse resource takes the same lock again (re-entrant within this process); taking it here
@@ -129,7 +183,7 @@ def _warehouse_held(timeout_s: float | None) -> Iterator[None]:
         print(f"traveltide run: {message}", file=sys.stderr, flush=True)
 
     with warehouse.run_lock(wait, on_wait=waiting):
-        yield
+        yield warehouse
 
 
 def _months(text: str) -> tuple[str, str]:
@@ -558,8 +612,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> NoReturn:
-    """The `traveltide` console script: main() in a process that ends without module teardown."""
-    exit_now(main())
+    """The `traveltide` console script."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":

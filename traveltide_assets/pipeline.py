@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import os
 import re
-import sys
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from traveltide_assets.code_loading import loading_code
-from traveltide_assets.storage.paths import data_dir
-
 if TYPE_CHECKING:  # importing this module stays light: Dagster and the assets load in `execute`
-    from dagster import DagsterInstance, ExecuteInProcessResult
+    from dagster import DagsterInstance, EventLogEntry, ExecuteInProcessResult
 
     from traveltide_assets.sources.resource import TravelTideSource
-
-# What the modelling steps import (scikit-learn with SciPy: about a second of CPU), loaded beside the first steps.
-MODELLING_MODULES = ("sklearn.cluster", "sklearn.metrics")
 
 # Headless runs print warnings and errors only; the UI and the event log keep every event.
 QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -59,65 +52,48 @@ def execute(
     resources: dict[str, Any] | None = None,
     job_name: str = "refresh_all",
     months: tuple[str, str] | None = None,
+    on_event: Callable[[EventLogEntry], None] | None = None,
 ) -> ExecuteInProcessResult:
     """Run a job in this process; `resources` replaces the environment's (tests, evaluate, bench).
 
     `months` (first, last) limits the raw session extracts to those months; by default the run is a full run:
-    every month through the source's newest session (partitions.full_run_months).
+    every month through the source's newest session (partitions.full_run_months). `on_event` is called with each
+    event of the run as it happens (progress lines).
     """
-    with loading_code():
-        from traveltide_assets.defs.resources import build_resources
+    from dagster import Definitions, in_process_executor
+
+    from traveltide_assets.definitions import defs
+    from traveltide_assets.defs.campaign.settings import CampaignSettings
+    from traveltide_assets.defs.partitions import full_run_tags, range_tags
+    from traveltide_assets.defs.perks.settings import PerkModelSettings
+    from traveltide_assets.defs.resources import build_resources
 
     source = (resources or build_resources(resolve_env=True))["source"]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newest-session") as pool:
-        # The source looks for its newest session (a scan of `sessions`) while this thread loads the code.
-        newest = pool.submit(source.newest_session_start) if months is None else None
-        with loading_code():  # the code, the job and the instance live as long as the process
-            from dagster import Definitions, in_process_executor
-
-            from traveltide_assets.definitions import defs
-            from traveltide_assets.defs.campaign.settings import CampaignSettings
-            from traveltide_assets.defs.partitions import full_run_tags, range_tags
-            from traveltide_assets.defs.perks.settings import PerkModelSettings
-
-            if resources is not None:  # default model and campaign settings
-                resources = {"perk_model": PerkModelSettings(), "campaign": CampaignSettings(), **resources}
-                defs = Definitions(
-                    assets=defs.assets,
-                    asset_checks=defs.asset_checks,
-                    jobs=defs.jobs,
-                    resources=resources,
-                    executor=in_process_executor,
-                )
-            job = defs.resolve_job_def(job_name)
-            instance = instance or _instance(environment=resources is None)
-        tags = range_tags(*months) if months else full_run_tags(_newest(newest, source))
+    if resources is not None:  # default model and campaign settings
+        resources = {"perk_model": PerkModelSettings(), "campaign": CampaignSettings(), **resources}
+        defs = Definitions(
+            assets=defs.assets,
+            asset_checks=defs.asset_checks,
+            jobs=defs.jobs,
+            resources=resources,
+            executor=in_process_executor,
+        )
+    job = defs.resolve_job_def(job_name)
+    tags = range_tags(*months) if months else full_run_tags(_newest_session(source))
     config = {**QUIET, **(run_config or {})}
-    warm_up_modelling()
-    return job.execute_in_process(run_config=config, instance=instance, raise_on_error=False, tags=tags)
+    instance = instance or _instance(environment=resources is None)
+    run_id = str(uuid.uuid4())
+    if on_event is not None:
+        # execute_in_process takes no callback, but the instance hands every event it stores to the listeners of
+        # that run, in this process and as the run goes on: a listener registered under the run's id beforehand
+        # sees each step finish (nothing polls the event log, and the events are Dagster's own).
+        instance.add_event_listener(run_id, on_event)
+    return job.execute_in_process(run_config=config, instance=instance, raise_on_error=False, tags=tags, run_id=run_id)
 
 
-def warm_up_modelling() -> None:
-    """Import the modelling libraries on a side thread as a run starts. The first steps mostly wait on the
-    source and on DuckDB, which release the GIL, so the import costs the run little of its time, and the steps
-    that model find the libraries loaded (they import them where they use them). Meanwhile the run imports
-    nothing of scikit-learn's or SciPy's, so the two threads never wait on each other's import locks."""
-    if all(name in sys.modules for name in MODELLING_MODULES):
-        return
-    threading.Thread(target=_import_quietly, args=(MODELLING_MODULES,), name="warm-up-modelling").start()
-
-
-def _import_quietly(names: tuple[str, ...]) -> None:
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:  # the step that needs it imports it again and reports the error
-            return
-
-
-def _newest(newest: Future[dt.datetime | None] | None, source: TravelTideSource) -> dt.datetime | None:
+def _newest_session(source: TravelTideSource) -> dt.datetime | None:
     try:
-        return newest.result() if newest is not None else None
+        return source.newest_session_start()
     except Exception as exc:  # the source's own error, in one line, before any step ran
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise PipelineError(f"could not read the newest session of {source.describe()}: {reason}") from exc
@@ -158,31 +134,42 @@ def _readable(message: str) -> str:
     return (message.strip().splitlines() or ["unknown error"])[0]
 
 
+@dataclass(frozen=True)
+class RunCounts:
+    """What a successful run materialised."""
+
+    assets: int
+    months: int  # session months written
+    checks: int  # checks evaluated, all passed
+
+
 def run_pipeline(
     cohort_start: str = "2023-01-04",
     min_sessions: int = 7,
     embedded_users: int | None = None,
     months: tuple[str, str] | None = None,
-) -> str:
-    with loading_code():
-        from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
-        from traveltide_assets.defs.resources import build_resources
+    on_event: Callable[[EventLogEntry], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunCounts:
+    """The whole graph for the environment's resources; `progress` hears about generating the embedded store,
+    `on_event` every event of the run."""
+    from traveltide_assets.defs.cohort.settings import check_cohort_start, check_min_sessions
+    from traveltide_assets.defs.resources import build_resources
 
     check_cohort_start(cohort_start)  # one clear error before any work
     check_min_sessions(min_sessions)
     source = build_resources()["source"]
-    if embedded_users is not None and not source.is_postgres:  # type: ignore[attr-defined]
-        source.model_copy(update={"embedded_users": embedded_users}).ensure_available()  # type: ignore[attr-defined]
-    result = execute(study_run_config(cohort_start, min_sessions), months=months)
+    if embedded_users is not None and not source.is_postgres:
+        embedded = source.model_copy(update={"embedded_users": embedded_users})
+        if progress is not None and not embedded._embedded_store_present():
+            progress(f"generating the embedded synthetic source: {embedded_users:,} users into {embedded.embedded_dir}")
+        embedded.ensure_available()
+    result = execute(study_run_config(cohort_start, min_sessions), months=months, on_event=on_event)
     if not result.success:
         raise PipelineError(failure_message(result))
     checks = result.get_asset_check_evaluations()
     if any(not c.passed for c in checks):
         raise PipelineError(failure_message(result))
     events = result.get_asset_materialization_events()
-    assets = {e.asset_key for e in events}
-    months = {e.partition for e in events if e.partition}
-    return (
-        f"materialised {len(assets)} assets ({len(months)} session months), {len(checks)} checks passed; "
-        f"warehouse {data_dir() / 'warehouse.duckdb'}, Parquet in {data_dir() / 'parquet'}/"
-    )
+    written = {e.partition for e in events if e.partition}
+    return RunCounts(assets=len({e.asset_key for e in events}), months=len(written), checks=len(checks))

@@ -16,7 +16,7 @@ from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.pipeline import execute, failure_message
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.warehouse import Warehouse
-from traveltide_assets_tests.cli_process import cli_env, run_cli
+from traveltide_assets_tests.cli_process import ROOT, cli_env, run_cli
 
 UNREACHABLE = "postgresql://u@127.0.0.1:1/db"  # nothing listens on port 1
 WITH_PASSWORD = "postgresql://app:Pw-4e1b-never-print@127.0.0.1:1/db"
@@ -122,3 +122,80 @@ def test_run_configuration_rejects_bad_perk_model_settings(
     assert message in failure_message(result).splitlines()[0]
     assert not (tmp_path / "data" / "warehouse.duckdb").exists()
     assert not (tmp_path / "no-source").exists()
+
+
+def _deployment_env(data_dir: Path, source_url: str | None = None) -> dict[str, str]:
+    """The CLI's environment with the settings of deploy/traveltide.env (KEY=value lines) added."""
+    env = cli_env(data_dir, source_url)
+    for line in (ROOT / "deploy" / "traveltide.env").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env
+
+
+def test_deployment_without_source_url_fails_at_once_writing_nothing(tmp_path: Path) -> None:
+    env = _deployment_env(tmp_path / "data")
+    assert env["TRAVELTIDE_REQUIRE_SOURCE_URL"] == "1" and "TRAVELTIDE_SOURCE_URL" not in env
+    done = run_cli("run", "--users", "2000", env=env)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "traveltide run: error: TRAVELTIDE_REQUIRE_SOURCE_URL=1 but TRAVELTIDE_SOURCE_URL is not set: this deployment "
+        "analyses TravelTide's database, not the embedded synthetic customers; set "
+        "TRAVELTIDE_SOURCE_URL=postgresql://user@host:5432/db"
+    ]
+    assert not (tmp_path / "data").exists()  # no store generated, no warehouse, no lock file
+
+
+def test_deployment_with_source_url_goes_on_to_the_source(tmp_path: Path) -> None:
+    done = run_cli("run", env=_deployment_env(tmp_path / "data", UNREACHABLE))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr[-2000:]
+    assert lines[0].startswith(f"traveltide run: error: cannot connect to PostgreSQL at {UNREACHABLE}"), lines[0]
+
+
+def test_require_source_url_refuses_an_unclear_value(tmp_path: Path) -> None:
+    env = {**cli_env(tmp_path / "data"), "TRAVELTIDE_REQUIRE_SOURCE_URL": "ture"}
+    done = run_cli("run", env=env)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "traveltide run: error: TRAVELTIDE_REQUIRE_SOURCE_URL must be 1 or 0, got 'ture'"
+    ]
+    assert not (tmp_path / "data").exists()
+
+
+def test_required_source_url_stops_a_dagster_run_in_its_first_step(tmp_path: Path) -> None:
+    """A run launched from the UI or the schedule (no CLI in front) fails in raw_users, before anything is read."""
+    resources = {
+        "source": TravelTideSource(embedded_dir=str(tmp_path / "no-source"), require_url=True),
+        "warehouse": Warehouse.in_folder(tmp_path / "data"),
+        "study": StudySettings(),
+    }
+    result = execute(resources=resources)
+    assert not result.success
+    assert not result.get_asset_materialization_events()
+    assert "TRAVELTIDE_REQUIRE_SOURCE_URL=1 but TRAVELTIDE_SOURCE_URL is not set" in failure_message(result)
+    assert not (tmp_path / "no-source").exists()  # the synthetic store was not generated
+    assert not (tmp_path / "data" / "parquet").exists()
+
+
+@pytest.mark.parametrize("name", ["x.duckdb", "existing-file"])
+def test_generate_refuses_a_file_target(name: str, tmp_path: Path) -> None:
+    """`--to x.duckdb` used to write a folder of Parquet files named x.duckdb: now it says what to give instead."""
+    target = tmp_path / name
+    if name == "existing-file":
+        target.write_text("keep me\n")
+    done = run_cli("generate", "--users", "100", "--to", str(target), env=cli_env(tmp_path / "data"))
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"traveltide generate: error: --to {target} names a file, but a source is a folder of Parquet files (the "
+        f"embedded store, e.g. {tmp_path / 'data' / 'source'}) or a PostgreSQL database: give a folder or a "
+        "postgresql://user@host:port/db URL"
+    ]
+    if name == "existing-file":
+        assert target.read_text() == "keep me\n"
+    else:
+        assert not target.exists()

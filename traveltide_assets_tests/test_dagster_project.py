@@ -116,7 +116,10 @@ def test_cli_run_with_postgres_run_storage(postgres: LocalPostgres, tmp_path: Pa
     # 2023-01 through the source's newest, 2023-07.
     assets = len(defs.resolve_all_asset_keys())
     checks = len(defs.resolve_asset_graph().asset_check_keys)
-    assert f"materialised {assets} assets (7 session months), {checks} checks passed" in done.stdout
+    assert (
+        f"Run        {assets} assets materialised (7 session months), {checks} checks passed"
+        in done.stdout.splitlines()
+    )
     assert (tmp_path / "data" / "parquet" / "perk_assignments.parquet").is_file()
     with psycopg.connect(postgres.url_for("dagster_storage")) as conn:
         statuses = conn.execute("SELECT status FROM runs").fetchall()

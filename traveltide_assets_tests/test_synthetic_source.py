@@ -185,6 +185,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == [
         "flights.parquet",
+        "generator.json",  # the settings, quoted by every output's `source` line
         "ground_truth.parquet",
         "hotels.parquet",
         "sessions.parquet",

@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from traveltide_assets.process_exit import exit_now
-
 if TYPE_CHECKING:  # the pandas contender must not pay for importing Dagster
     from dagster import ExecuteInProcessResult
 
@@ -28,16 +26,13 @@ def step_seconds(result: ExecuteInProcessResult) -> dict[str, float]:
 
 def run_ours(url: str, workdir: Path, months: str | None = None) -> dict[str, Any]:
     """The graph to perk_assignments; with `months` ('2023-07..2023-07') a refresh of those months only."""
-    from traveltide_assets.code_loading import loading_code
+    import duckdb
 
-    with loading_code():  # as the `traveltide` command loads the pipeline
-        import duckdb
-
-        from traveltide_assets.defs.cohort.settings import StudySettings
-        from traveltide_assets.defs.partitions import parse_months
-        from traveltide_assets.pipeline import PipelineError, execute, failure_message
-        from traveltide_assets.sources.resource import TravelTideSource
-        from traveltide_assets.storage.warehouse import Warehouse
+    from traveltide_assets.defs.cohort.settings import StudySettings
+    from traveltide_assets.defs.partitions import parse_months
+    from traveltide_assets.pipeline import PipelineError, execute, failure_message
+    from traveltide_assets.sources.resource import TravelTideSource
+    from traveltide_assets.storage.warehouse import Warehouse
 
     warehouse = Warehouse.in_folder(workdir)
     resources = {"source": TravelTideSource(postgres_url=url), "warehouse": warehouse, "study": StudySettings()}
@@ -92,5 +87,3 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
-    # Both contenders end as the `traveltide` command does, without module teardown (process_exit.py).
-    exit_now(0)

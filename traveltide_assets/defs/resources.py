@@ -11,13 +11,14 @@ from traveltide_assets.defs.campaign.settings import CampaignSettings
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.sources.resource import TravelTideSource
-from traveltide_assets.storage.paths import CAMPAIGN_SIGNUPS_ENV, SOURCE_URL_ENV, data_dir
+from traveltide_assets.storage.paths import CAMPAIGN_SIGNUPS_ENV, SOURCE_URL_ENV, data_dir, source_url_required
 from traveltide_assets.storage.warehouse import Warehouse
 
 
 def build_resources(resolve_env: bool = False) -> dict[str, Any]:
     """Resources from the environment: TRAVELTIDE_SOURCE_URL selects PostgreSQL, else the embedded store;
-    TRAVELTIDE_CAMPAIGN_SIGNUPS names a file of the campaign's sign-ups.
+    TRAVELTIDE_CAMPAIGN_SIGNUPS names a file of the campaign's sign-ups; TRAVELTIDE_REQUIRE_SOURCE_URL=1 makes the
+    source refuse the embedded store.
 
     For Dagster the URL and the file stay EnvVars (read when a run starts, shown as such in the UI);
     `resolve_env` reads them now, for work outside a run."""
@@ -28,6 +29,7 @@ def build_resources(resolve_env: bool = False) -> dict[str, Any]:
         "source": TravelTideSource(
             postgres_url=(url if resolve_env else EnvVar(SOURCE_URL_ENV)) if url else None,
             embedded_dir=str(root / "source"),
+            require_url=source_url_required(),
         ),
         "warehouse": Warehouse.in_folder(root),
         "study": StudySettings(),

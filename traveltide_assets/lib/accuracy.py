@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from traveltide_assets.lib.catalog import NO_PERK, PERKS
 
@@ -17,9 +18,6 @@ def accuracy_report(assigned: pd.DataFrame, truth: pd.DataFrame) -> dict[str, An
 
     Users without a planted favourite (truth 'none') are left out; None when no user has one.
     """
-    # scikit-learn loads when first used (see pipeline.warm_up_modelling)
-    from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
-
     joined = assigned[["user_id", "favourite_perk"]].merge(
         truth[["user_id", "favourite_perk"]], on="user_id", suffixes=("_assigned", "_true")
     )

@@ -26,6 +26,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from traveltide_assets.lib.catalog import PERKS
 from traveltide_assets.lib.power import assess_power
@@ -84,8 +87,6 @@ class Evidence:
 
 def normal_scores(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Ranks mapped to standard normal quantiles; ties broken at random so that lumps (e.g. many zeros) spread."""
-    from scipy.stats import norm  # SciPy and scikit-learn load when first used (see pipeline.warm_up_modelling)
-
     jitter = rng.random(values.size)
     order = np.lexsort((jitter, values))
     ranks = np.empty(values.size)
@@ -136,9 +137,6 @@ def _permuted(signals: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _silhouette(x: np.ndarray, k: int, seed: int, sample: int = 2_500) -> float:
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
-
     labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(x)
     idx = np.random.default_rng(seed).choice(x.shape[0], size=min(sample, x.shape[0]), replace=False)
     return float(silhouette_score(x[idx], labels[idx])) if len(set(labels[idx])) > 1 else 0.0
@@ -146,9 +144,6 @@ def _silhouette(x: np.ndarray, k: int, seed: int, sample: int = 2_500) -> float:
 
 def stability_ari(x: np.ndarray, k: int, n_bootstrap: int, seed: int) -> float:
     """Mean adjusted Rand index between k-means fits on bootstrap resamples, compared on all users."""
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import adjusted_rand_score
-
     rng = np.random.default_rng(seed)
     labelings = []
     for b in range(n_bootstrap):

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import pairwise_distances
 
 from traveltide_assets.lib.scoring import DRIVER_FEATURES, robust_z
 
@@ -36,9 +38,6 @@ def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
 
 def segment(x: np.ndarray, seed: int) -> Segmentation:
     """Fit k-means for each k in K_RANGE; keep the k with the best silhouette (on a fixed sample)."""
-    from sklearn.cluster import KMeans  # scikit-learn loads when first used (see pipeline.warm_up_modelling)
-    from sklearn.metrics import pairwise_distances
-
     rng = np.random.default_rng(seed)
     sample = rng.choice(x.shape[0], size=min(SILHOUETTE_SAMPLE, x.shape[0]), replace=False)
     models = {k: KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x) for k in K_RANGE if k < x.shape[0]}

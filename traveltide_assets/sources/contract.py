@@ -130,3 +130,5 @@ GROUND_TRUTH = TableSpec(
 )
 TRUTH_PG_SCHEMA = "synthetic_truth"
 GROUND_TRUTH_FILE = "ground_truth.parquet"  # beside the tables of the embedded store
+# Beside them too: the generator settings that made the store (users, seed, mix, signal), as JSON.
+GENERATOR_FILE = "generator.json"

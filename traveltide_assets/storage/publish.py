@@ -30,6 +30,11 @@ from traveltide_assets.storage.duck import one_row, registered, run
 from traveltide_assets.storage.warehouse import Warehouse
 
 PREVIEW_ROWS = 5
+# Where the warehouse's customers come from: one line (TravelTideSource.provenance), recorded by raw_users in the
+# transaction that replaces them and shown in every asset's metadata, so that no output built from generated
+# customers can be mistaken for TravelTide's. Bookkeeping: a schema of its own, no Parquet export.
+SOURCE_RECORD = "provenance.source"
+NOT_RECORDED = "not recorded: materialise raw_users to record where the customers come from"
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -195,14 +200,32 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(one_row(con, query, [schema or "main", table])[0])
 
 
+def record_source(con: duckdb.DuckDBPyConnection, provenance: str) -> None:
+    """Record where the warehouse's customers come from (inside the transaction that extracts them)."""
+    schema = SOURCE_RECORD.split(".")[0]
+    run(con, f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    run(
+        con,
+        f"CREATE OR REPLACE TABLE {SOURCE_RECORD} AS SELECT CAST($line AS VARCHAR) AS provenance",
+        {"line": provenance},
+    )
+
+
+def source_metadata(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The `source` entry of every asset's metadata: the recorded provenance of the warehouse's customers."""
+    row = one_row(con, f"SELECT provenance FROM {SOURCE_RECORD}") if has_table(con, SOURCE_RECORD) else None
+    return {"source": MetadataValue.text(str(row[0]) if row else NOT_RECORDED)}
+
+
 def table_metadata(con: duckdb.DuckDBPyConnection, name: str, parquet: Path | None = None) -> dict[str, Any]:
-    """Row count, column schema (with each column's meaning, defs/columns.py), a small preview and where the
-    Parquet export is."""
+    """Where the customers come from, row count, column schema (with each column's meaning, defs/columns.py), a
+    small preview and where the Parquet export is."""
     described = con.execute(f"DESCRIBE {name}").fetchall()
     count_row = one_row(con, f"SELECT count(*) FROM {name}")
     preview = con.sql(f"SELECT * FROM {name} LIMIT {PREVIEW_ROWS}").df()
     columns = [TableColumn(name=c[0], type=str(c[1]), description=column_description(name, c[0])) for c in described]
     metadata: dict[str, Any] = {
+        **source_metadata(con),
         "dagster/row_count": MetadataValue.int(int(count_row[0]) if count_row else 0),
         "dagster/column_schema": TableSchema(columns=columns),
         "preview": MetadataValue.md(preview.to_markdown(index=False) if not preview.empty else "(no rows)"),

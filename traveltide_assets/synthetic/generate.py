@@ -54,6 +54,7 @@ class SyntheticSource:
     flights: pa.Table
     hotels: pa.Table
     ground_truth: pa.Table
+    config: GeneratorConfig  # what made it: recorded beside the embedded store (load.write_parquet_store)
 
     def source_tables(self) -> dict[str, pa.Table]:
         return {
@@ -98,6 +99,7 @@ def generate_source(config: GeneratorConfig, progress: Progress | None = None) -
         flights=bookings.flights,
         hotels=bookings.hotels,
         ground_truth=_ground_truth_table(perk_index),
+        config=config,
     )
 
 

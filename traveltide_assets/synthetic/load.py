@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -12,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from traveltide_assets.sources.contract import GROUND_TRUTH_FILE, TRUTH_PG_SCHEMA
+from traveltide_assets.sources.contract import GENERATOR_FILE, GROUND_TRUTH_FILE, TRUTH_PG_SCHEMA
 from traveltide_assets.sources.pg_url import redact
 from traveltide_assets.sql_files import sql_statements
 from traveltide_assets.storage.atomic import replacing
@@ -40,12 +42,16 @@ def write_parquet_table(table: pa.Table, path: Path) -> None:
 
 
 def write_parquet_store(source: SyntheticSource, folder: Path, progress: Progress | None = None) -> None:
-    """One Parquet file per source table, the ground truth in its own file beside them."""
+    """One Parquet file per source table, the ground truth in its own file beside them, and the generator's
+    settings (GENERATOR_FILE), so that every output can say which synthetic customers it describes."""
     say = progress or (lambda _msg: None)
     for name, table in source.source_tables().items():
         say(f"writing {name}.parquet ({table.num_rows:,} rows)")
         write_parquet_table(table, folder / f"{name}.parquet")
     write_parquet_table(source.ground_truth, folder / GROUND_TRUTH_FILE)
+    settings = json.dumps(dataclasses.asdict(source.config), indent=2) + "\n"
+    with replacing(folder / GENERATOR_FILE) as staged:
+        staged.write_text(settings)
 
 
 def load_postgres(source: SourceTables, url: str, progress: Progress | None = None) -> None:

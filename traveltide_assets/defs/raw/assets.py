@@ -38,7 +38,7 @@ from traveltide_assets.defs.raw.source_check import check_results, evaluate_sour
 from traveltide_assets.sources.contract import FLIGHTS, HOTELS, SESSIONS, USERS, TableSpec
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.duck import run
-from traveltide_assets.storage.publish import month_metadata, publish_arrow, publish_month_tables
+from traveltide_assets.storage.publish import month_metadata, publish_arrow, publish_month_tables, record_source
 from traveltide_assets.storage.warehouse import Warehouse
 
 RAW_GROUP = "raw"
@@ -111,7 +111,7 @@ def raw_session_extracts(
     )
     results = check_results(context, schemas, describe)
     for table in SESSION_TABLES:
-        metadata[table]["source"] = MetadataValue.text(describe)
+        metadata[table]["read_from"] = MetadataValue.text(describe)
         checked = [result for result in results if result.asset_key == AssetKey(table)]
         yield MaterializeResult(asset_key=table, metadata=metadata[table], check_results=checked)
 
@@ -132,12 +132,16 @@ def raw_users(
         schemas = [evaluate_source(src, "raw_users", USERS_SOURCES, describe)]
         yield from refuse_bad_source(context, schemas, describe)
         members = cohort_members(src, study)
+        provenance = source.provenance()
+
+        def bookkeeping() -> None:  # changes with raw_users: the member list and whose customers they are
+            store_members(con, members, study)
+            record_source(con, provenance)
+
         with src.stream(users_query(members)) as reader, warehouse.connect() as con:
-            metadata = publish_arrow(
-                con, warehouse, "raw_users", reader, also=lambda: store_members(con, members, study)
-            )
+            metadata = publish_arrow(con, warehouse, "raw_users", reader, also=bookkeeping)
     metadata["cohort_users"] = MetadataValue.int(len(members))
-    metadata["source"] = MetadataValue.text(describe)
+    metadata["read_from"] = MetadataValue.text(describe)
     context.log.info(f"raw_users: {len(members):,} cohort users counted in {describe}")
     yield MaterializeResult(metadata=metadata, check_results=check_results(context, schemas, describe))
 

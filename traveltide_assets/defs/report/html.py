@@ -75,6 +75,7 @@ class ReportData:
     calibration: pd.DataFrame | None = None
     calibration_chart: str | None = None
     synthetic: bool = False  # the source is the synthetic TravelTide source
+    source: str = ""  # where the customers come from, in one line (publish.source_metadata)
     campaign: CampaignSection | None = None  # None before the configured campaign has a plan
     readout: ReadoutSection | None = None  # None before campaign_readout ever ran
 
@@ -372,13 +373,17 @@ def render(data: ReportData, generated: dt.datetime | None = None) -> str:
         f'<div class="kpi"><b>{data.cohort_sessions:,}</b>sessions analysed</div>'
         f'<div class="kpi"><b>{len(data.segment_profile)}</b>segments</div></div>'
     )
+    # On generated customers the banner is the first thing the page shows, and the title (a tab, a bookmark, a
+    # forwarded file's name in a mail client) says it too.
     banner = f'<div class="banner"><b>{_esc(SYNTHETIC_BANNER)}</b></div>' if data.synthetic else ""
+    title = ("Synthetic data \u2014 " if data.synthetic else "") + "TravelTide rewards: favourite perks"
+    source = f" Customers: {_esc(data.source)}." if data.source else ""
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>TravelTide rewards: favourite perks</title>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>{_CSS}</style></head><body>
 {banner}
 <h1>TravelTide rewards: which perk does each customer want?</h1>
-<p class="sub">Generated {when} by TravelTide Segments. Cohort: {_esc(data.cohort_definition)}.</p>
+<p class="sub">Generated {when} by TravelTide Segments. Cohort: {_esc(data.cohort_definition)}.{source}</p>
 {kpis}
 <h2>Do customer groups with distinct perk affinities exist?</h2>
 {_evidence_section(data.evidence)}

@@ -23,7 +23,7 @@ from traveltide_assets.lib.catalog import CONFIDENCE_BANDS, PERKS
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.atomic import replacing
 from traveltide_assets.storage.duck import one_row
-from traveltide_assets.storage.publish import has_table
+from traveltide_assets.storage.publish import has_table, source_metadata
 from traveltide_assets.storage.warehouse import Warehouse
 
 SLIDES_FILE = "executive_summary.pptx"
@@ -98,6 +98,8 @@ def executive_slides(
     campaign: CampaignSettings,
 ) -> MaterializeResult:
     data = read_deck_data(warehouse, study, perk_model, campaign, synthetic_source(source))
+    with warehouse.connect() as con:
+        provenance = source_metadata(con)
     deck = build_deck(data)
     path = Path(warehouse.report_dir) / SLIDES_FILE
     with replacing(path) as staged:
@@ -107,6 +109,7 @@ def executive_slides(
     context.log.info(f"{len(titles)} slides written to {path} ({words} words of speaker notes)")
     return MaterializeResult(
         metadata={
+            **provenance,
             "path": MetadataValue.path(str(path.resolve())),
             "slides": MetadataValue.int(len(titles)),
             "titles": MetadataValue.json(titles),
