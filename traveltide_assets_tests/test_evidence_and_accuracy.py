@@ -12,11 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from traveltide_assets.definitions import defs
+from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.lib.accuracy import accuracy_report, ceiling_accuracy, ceiling_features
 from traveltide_assets.lib.catalog import PERKS
 from traveltide_assets.lib.evidence import assess_segments, stability_ari
 from traveltide_assets.lib.scoring import PERK_DRIVERS, assign_perks, score_perks
+from traveltide_assets.pipeline import execute
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import REAL_USERS, GeneratorConfig, generate_source
@@ -154,27 +157,38 @@ def test_truth_does_not_leak_into_features_scores_or_clusters(tmp_path: Path) ->
     (source_dir / GROUND_TRUTH_FILE).unlink()
     without = run_graph(TravelTideSource(embedded_dir=str(source_dir)), Warehouse.in_folder(tmp_path / "b"))
     assert with_truth.success and without.success
-    materialised = {e.asset_key.to_user_string() for e in without.get_asset_materialization_events()}
-    # The truth is read by perk_accuracy and perk_calibration alone: without it neither is materialised (and the
-    # report still is), and every other table is identical with and without it.
-    assert "perk_accuracy" not in materialised and "perk_calibration" not in materialised
-    assert "executive_summary" in materialised
-    assert {"perk_accuracy", "perk_calibration"} <= {
-        e.asset_key.to_user_string() for e in with_truth.get_asset_materialization_events()
-    }
-    assert (tmp_path / "a" / "parquet" / "perk_accuracy.parquet").is_file()
-    assert (tmp_path / "a" / "parquet" / "perk_calibration.parquet").is_file()
-    assert not (tmp_path / "b" / "parquet" / "perk_calibration.parquet").exists()
-    exports = {p.name for p in (tmp_path / "a" / "parquet").iterdir()}
-    assert exports - {p.name for p in (tmp_path / "b" / "parquet").iterdir()} == {
-        "perk_accuracy.parquet",
-        "perk_calibration.parquet",
+    # Without a truth the evaluation assets hold no rows; every other table is identical with and without it.
+    for name in ("perk_accuracy", "perk_calibration"):
+        assert len(_table(tmp_path / "a", name)) > 0, name
+        assert len(_table(tmp_path / "b", name)) == 0, name
+    assert {p.name for p in (tmp_path / "a" / "parquet").iterdir()} == {
+        p.name for p in (tmp_path / "b" / "parquet").iterdir()
     }
     for name in ("session_cohort", "user_features", "perk_scores", "user_segments", "segment_evidence",
                  "perk_assignments", "perk_summary", "perk_evidence", "perk_probabilities",
                  "assignment_reliability", "user_segment_profiles"):  # fmt: skip
         pd.testing.assert_frame_equal(_table(tmp_path / "a", name), _table(tmp_path / "b", name), obj=name)
     _check_calibration_table(tmp_path / "a")
+
+    # Who reads the truth: with a truth file that cannot be read, exactly the steps that read it fail.
+    (source_dir / GROUND_TRUTH_FILE).write_bytes(b"not a Parquet file")
+    broken = run_graph(TravelTideSource(embedded_dir=str(source_dir)), Warehouse.in_folder(tmp_path / "c"))
+    assert {e.step_key for e in broken.get_step_failure_events()} == {"perk_accuracy", "perk_calibration"}
+    ran = {e.asset_key.to_user_string() for e in broken.get_asset_materialization_events()}
+    everything = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    assert ran == everything - {"perk_accuracy", "perk_calibration", "executive_summary"}  # the report waits
+    # The report, the slides and the read-out over the evaluation tables of run a: they do not read the truth.
+    report = execute(
+        resources={
+            "source": TravelTideSource(embedded_dir=str(source_dir)),
+            "warehouse": Warehouse.in_folder(tmp_path / "a"),
+            "study": StudySettings(),
+        },
+        job_name="campaign_results",
+    )
+    assert report.success
+    shown = {e.asset_key.to_user_string() for e in report.get_asset_materialization_events()}
+    assert {"executive_summary", "executive_slides", "campaign_readout"} <= shown
 
 
 def _check_calibration_table(folder: Path) -> None:

@@ -25,10 +25,12 @@ from traveltide_assets_tests.real_cohort import load_real_cohort, real_cohort_di
 
 REAL_HALF_USERS = 3_016  # the folder's README: a random half of the study cohort's 5,998 customers
 
-# Everything a run on a real database materialises: no perk_accuracy or perk_calibration, as there is no
-# planted truth.
+# Everything a run on a real database materialises: every asset (perk_accuracy and perk_calibration with no rows,
+# as there is no planted truth).
 EXPECTED_MATERIALISED = {
     *ASSET_TABLES,
+    "perk_accuracy",
+    "perk_calibration",
     "executive_summary",
     "executive_slides",
     "perk_probabilities",
@@ -116,14 +118,15 @@ def test_the_run_succeeds_with_every_check_passing(real_run: RealRun) -> None:
     assert not failed, f"asset checks failed on the real cohort: {failed}"
 
 
-def test_no_truth_is_read_and_perk_accuracy_is_not_materialised(real_run: RealRun) -> None:
-    assert "perk_accuracy" not in _materialised(real_run)
+def test_no_truth_is_read_and_the_evaluation_holds_no_rows(real_run: RealRun) -> None:
+    assert _scalar(real_run, "SELECT count(*) FROM perk_accuracy") == 0
+    assert _scalar(real_run, "SELECT count(*) FROM perk_calibration") == 0
     assert real_run.truths_read, "nothing asked the source for a ground truth"
     assert all(truth is None for truth in real_run.truths_read)
     assert "accuracy" not in _metadata(real_run, "executive_summary")
 
 
-def test_every_asset_but_perk_accuracy_is_materialised(real_run: RealRun) -> None:
+def test_every_asset_is_materialised(real_run: RealRun) -> None:
     materialised = _materialised(real_run)
     missing, extra = EXPECTED_MATERIALISED - materialised, materialised - EXPECTED_MATERIALISED
     assert not missing and not extra, f"missing {sorted(missing)}, unexpected {sorted(extra)}"

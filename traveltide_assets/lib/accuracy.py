@@ -40,6 +40,54 @@ def accuracy_report(assigned: pd.DataFrame, truth: pd.DataFrame) -> dict[str, An
     }
 
 
+ACCURACY_COLUMNS = ("perk", "precision", "recall", "support", *(f"assigned_{perk}" for perk in PERKS))
+
+
+def accuracy_table(report: dict[str, Any] | None) -> pd.DataFrame:
+    """The report as the perk_accuracy table: a row per planted perk (precision, recall, customers, and its row of
+    the confusion matrix as assigned_<perk> counts), then 'all' (precision = accuracy, recall = balanced
+    accuracy, support = customers). No rows without a report (a source with no planted truth)."""
+    if report is None:
+        return pd.DataFrame({c: pd.Series(dtype="string" if c == "perk" else float) for c in ACCURACY_COLUMNS})
+    rows = [
+        {"perk": perk, **report["per_perk"][perk], **dict(zip(ACCURACY_COLUMNS[4:], counts, strict=True))}
+        for perk, counts in zip(report["labels"], report["confusion"], strict=True)
+    ]
+    rows.append(
+        {
+            "perk": "all",
+            "precision": report["accuracy"],
+            "recall": report["balanced_accuracy"],
+            "support": report["users"],
+        }
+    )
+    return pd.DataFrame(rows, columns=list(ACCURACY_COLUMNS)).astype({c: float for c in ACCURACY_COLUMNS[1:]})
+
+
+def accuracy_from_table(table: pd.DataFrame) -> dict[str, Any] | None:
+    """accuracy_report's dict back from the perk_accuracy table; None when it has no rows (no planted truth)."""
+    if table.empty:
+        return None
+    rows = table.set_index("perk")
+    labels = [perk for perk in PERKS if perk in rows.index]
+    overall = rows.loc["all"]
+    return {
+        "users": int(overall["support"]),
+        "accuracy": float(overall["precision"]),
+        "balanced_accuracy": float(overall["recall"]),
+        "per_perk": {
+            perk: {
+                "precision": float(rows.loc[perk, "precision"]),
+                "recall": float(rows.loc[perk, "recall"]),
+                "support": int(rows.loc[perk, "support"]),
+            }
+            for perk in labels
+        },
+        "confusion": [[int(rows.loc[perk, f"assigned_{other}"]) for other in labels] for perk in labels],
+        "labels": labels,
+    }
+
+
 def feature_matrix(features: pd.DataFrame) -> pd.DataFrame:
     """The product's user features as a model input: numbers as floats, text columns as categories."""
     x = features.drop(columns=list(NOT_FEATURES)).copy()

@@ -136,6 +136,18 @@ def calibration_table(confidence: object, probability: object, correct: object) 
     return table.astype({"users": "int64", "share": float, "mean_probability": float, "accuracy": float})
 
 
+HEADLINE_COLUMNS = ("ece", "brier", "top_quintile_accuracy")  # on the 'all' row of calibration_report's table
+
+
+def empty_calibration_table() -> pd.DataFrame:
+    """calibration_report's table with no rows: what a source without a planted truth gives."""
+    text = ("kind", "bin")
+    return pd.DataFrame(
+        {c: pd.Series(dtype="string" if c in text else "int64" if c == "users" else float) for c in
+         (*CALIBRATION_COLUMNS, *HEADLINE_COLUMNS)}
+    )  # fmt: skip
+
+
 def calibration_report(
     assigned: pd.DataFrame, probabilities: pd.DataFrame, truth: pd.DataFrame
 ) -> dict[str, object] | None:

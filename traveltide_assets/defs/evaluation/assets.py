@@ -1,7 +1,4 @@
-"""Evidence that segments exist, and (synthetic sources only) accuracy against the planted truth."""
-
-import json
-from pathlib import Path
+"""How right the favourite perks are, against a synthetic source's planted truth: the only assets that read it."""
 
 import pandas as pd
 import pyarrow as pa
@@ -10,44 +7,33 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from traveltide_assets.defs.perks.assets import perk_assignments
 from traveltide_assets.defs.perks.probabilities import perk_probabilities
 from traveltide_assets.defs.report import charts
-from traveltide_assets.lib.accuracy import accuracy_report
-from traveltide_assets.lib.calibration import calibration_report
+from traveltide_assets.lib.accuracy import accuracy_report, accuracy_table
+from traveltide_assets.lib.calibration import HEADLINE_COLUMNS, calibration_report, empty_calibration_table
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.publish import publish_arrow
 from traveltide_assets.storage.warehouse import Warehouse
+
+NO_TRUTH = "no planted truth in this source (a real database has none): nothing to measure, no rows"
 
 
 @asset(
     group_name="evaluation",
     deps=[perk_assignments],
-    output_required=False,
-    kinds={"duckdb", "parquet"},
-    description="Accuracy of the favourite perk against the synthetic ground truth; materialised only when the "
-    "source has one (a real database has none).",
+    kinds={"duckdb", "parquet", "scikitlearn"},
+    description="Accuracy of the favourite perk against the synthetic source's planted truth: per planted perk "
+    "precision, recall, customers and its row of the confusion matrix, and 'all' (accuracy, balanced accuracy). "
+    "No rows for a source without a planted truth. With perk_calibration, the only asset that reads the truth.",
 )
-def perk_accuracy(context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse):
+def perk_accuracy(context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse) -> MaterializeResult:
     truth = source.ground_truth()
     report = accuracy_report(warehouse.read_frame("perk_assignments"), truth.to_pandas()) if truth is not None else None
-    if report is None:
-        # No truth: not materialised, and no stale accuracy from an earlier synthetic run is left behind.
-        with warehouse.connect() as con:
-            con.execute("DROP TABLE IF EXISTS perk_accuracy").fetchall()
-        Path(warehouse.parquet_path("perk_accuracy")).unlink(missing_ok=True)
-        context.log.info("no ground truth with planted perks in the source: perk_accuracy not materialised")
-        return
-    rows = pd.DataFrame(
-        [{"perk": perk, **figures} for perk, figures in report["per_perk"].items()]
-        + [
-            {
-                "perk": "all",
-                "precision": report["accuracy"],
-                "recall": report["balanced_accuracy"],
-                "support": report["users"],
-            }
-        ]
-    )
+    table = accuracy_table(report)
     with warehouse.connect() as con:
-        metadata = publish_arrow(con, warehouse, "perk_accuracy", pa.Table.from_pandas(rows, preserve_index=False))
+        metadata = publish_arrow(con, warehouse, "perk_accuracy", pa.Table.from_pandas(table, preserve_index=False))
+    if report is None:
+        context.log.info(f"perk_accuracy: {NO_TRUTH}")
+        metadata["truth"] = MetadataValue.text(NO_TRUTH)
+        return MaterializeResult(metadata=metadata)
     confusion = pd.DataFrame(report["confusion"], index=report["labels"], columns=report["labels"])
     metadata.update(
         {
@@ -55,31 +41,23 @@ def perk_accuracy(context: AssetExecutionContext, source: TravelTideSource, ware
             "balanced_accuracy": MetadataValue.float(report["balanced_accuracy"]),
             "users": MetadataValue.int(report["users"]),
             "confusion_matrix": MetadataValue.md("rows = planted truth\n\n" + confusion.to_markdown()),
-            "report": MetadataValue.json(json.loads(json.dumps(report))),
         }
     )
-    yield MaterializeResult(metadata=metadata)
-
-
-def _drop_stale(context: AssetExecutionContext, warehouse: Warehouse, table: str) -> None:
-    """No truth: the asset is not materialised, and nothing stale from an earlier synthetic run is left."""
-    with warehouse.connect() as con:
-        con.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
-    Path(warehouse.parquet_path(table)).unlink(missing_ok=True)
-    context.log.info(f"no ground truth with planted perks in the source: {table} not materialised")
+    return MaterializeResult(metadata=metadata)
 
 
 @asset(
     group_name="evaluation",
     deps=[perk_assignments, perk_probabilities],
-    output_required=False,
     kinds={"duckdb", "parquet", "scikitlearn"},
-    description="Calibration of the favourite's probability against the synthetic ground truth: accuracy per "
-    "decile of the probability (kind 'decile') and per confidence band ('band'), and for all ('all', with the "
-    "expected calibration error, the multi-class Brier score and the accuracy of the most confident fifth); "
-    "materialised only when the source has a planted truth (traveltide_assets/lib/calibration.py).",
+    description="Calibration of the favourite's probability against the synthetic source's planted truth: accuracy "
+    "per decile of the probability (kind 'decile') and per confidence band ('band'), and for all ('all', with the "
+    "expected calibration error, the multi-class Brier score and the accuracy of the most confident fifth) "
+    "(traveltide_assets/lib/calibration.py). No rows for a source without a planted truth.",
 )
-def perk_calibration(context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse):
+def perk_calibration(
+    context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse
+) -> MaterializeResult:
     truth = source.ground_truth()
     report = (
         calibration_report(
@@ -88,12 +66,13 @@ def perk_calibration(context: AssetExecutionContext, source: TravelTideSource, w
         if truth is not None
         else None
     )
-    if report is None:
-        _drop_stale(context, warehouse, "perk_calibration")
-        return
-    table = report["table"]
+    table = report["table"] if report is not None else empty_calibration_table()
     with warehouse.connect() as con:
         metadata = publish_arrow(con, warehouse, "perk_calibration", pa.Table.from_pandas(table, preserve_index=False))
+    if report is None:
+        context.log.info(f"perk_calibration: {NO_TRUTH}")
+        metadata["truth"] = MetadataValue.text(NO_TRUTH)
+        return MaterializeResult(metadata=metadata)
     context.log.info(
         f"ECE {report['ece']:.3f}, Brier {report['brier']:.3f}, top-quintile accuracy "
         f"{report['top_quintile_accuracy']:.3f} over {report['users']:,} customers"
@@ -109,10 +88,8 @@ def perk_calibration(context: AssetExecutionContext, source: TravelTideSource, w
             "top_quintile_accuracy": MetadataValue.float(float(report["top_quintile_accuracy"])),
             "band_accuracy": MetadataValue.json(report["band_accuracy"]),
             "band_share": MetadataValue.json({b: round(s, 4) for b, s in report["band_share"].items()}),
-            "table": MetadataValue.md(
-                table.drop(columns=["ece", "brier", "top_quintile_accuracy"]).round(4).to_markdown(index=False)
-            ),
+            "table": MetadataValue.md(table.drop(columns=list(HEADLINE_COLUMNS)).round(4).to_markdown(index=False)),
             "chart": MetadataValue.md(charts.svg_markdown("Calibration", chart)),
         }
     )
-    yield MaterializeResult(metadata=metadata)
+    return MaterializeResult(metadata=metadata)

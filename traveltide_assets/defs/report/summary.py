@@ -4,7 +4,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, AssetKey, In, MetadataValue, Nothing, Out, Output, graph_asset, op
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from traveltide_assets.defs.campaign.plan import plan_design, read_plan
 from traveltide_assets.defs.campaign.readout import READOUT_TABLE, UPLIFT_TABLE
@@ -12,11 +12,10 @@ from traveltide_assets.defs.campaign.settings import CampaignSettings
 from traveltide_assets.defs.campaign.signups import signups_origin
 from traveltide_assets.defs.cohort.assets import cleaning_counts
 from traveltide_assets.defs.cohort.settings import StudySettings
-from traveltide_assets.defs.evaluation.assets import perk_calibration
 from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.defs.report import charts
 from traveltide_assets.defs.report.html import CampaignSection, ReadoutSection, ReportData, render
-from traveltide_assets.lib.accuracy import accuracy_report
+from traveltide_assets.lib.accuracy import accuracy_from_table
 from traveltide_assets.lib.campaign_plan import policy_sentence, power_sentence, summarise
 from traveltide_assets.lib.catalog import CONFIDENCE_BANDS, PERKS
 from traveltide_assets.lib.segmentation import standardised_drivers
@@ -27,12 +26,13 @@ from traveltide_assets.storage.warehouse import Warehouse
 
 REPORT_FILE = "executive_summary.html"
 CALIBRATION_CHART_FILE = "calibration.svg"
-# Upstream assets the report reads, each required; perk_calibration (planted truth only) is optional.
-REPORT_DEPS = tuple(
-    AssetKey(name) for name in (
-        "session_cohort", "perk_scores", "user_segments", "segment_evidence", "perk_assignments", "perk_summary",
-        "perk_probabilities", "assignment_reliability", "campaign_plan", "campaign_readout",
-    )
+# Every asset whose table the report reads: the planted truth only through perk_accuracy and perk_calibration
+# (no rows for a real source); campaign_signups for where the read-out's sign-ups came from, campaign_readout for
+# its two tables (campaign_readout, campaign_uplift).
+REPORT_DEPS = (
+    "session_cohort", "user_features", "perk_scores", "user_segment_profiles", "segment_evidence", "perk_assignments",
+    "assignment_reliability", "perk_accuracy", "perk_calibration", "campaign_plan", "campaign_signups",
+    "campaign_readout",
 )  # fmt: skip
 EXAMPLES_PER_PERK = 3
 
@@ -56,15 +56,16 @@ def synthetic_source(source: TravelTideSource) -> bool:
 
 
 def _trust_inputs(con: duckdb.DuckDBPyConnection) -> tuple[dict | None, pd.DataFrame, pd.DataFrame | None]:
-    """The 'all' row of assignment_reliability, the confidence bands per customer, and perk_calibration when
-    it exists (a source with a planted truth; the report never reads the truth for this section)."""
+    """The 'all' row of assignment_reliability, the confidence bands per customer, and perk_calibration when it
+    has rows (a source with a planted truth)."""
     reliability = con.sql("SELECT * FROM assignment_reliability WHERE perk = 'all'").df()
     bands = con.sql("SELECT confidence FROM perk_assignments").df()
-    present = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'perk_calibration'"
-    ).fetchall()[0][0]
-    calibration = con.sql("SELECT * FROM perk_calibration").df() if present else None
-    return (reliability.iloc[0].to_dict() if len(reliability) else None), bands, calibration
+    calibration = con.sql("SELECT * FROM perk_calibration").df()
+    return (
+        (reliability.iloc[0].to_dict() if len(reliability) else None),
+        bands,
+        (calibration if len(calibration) else None),
+    )
 
 
 def _trust_metadata(data: ReportData) -> dict[str, MetadataValue]:
@@ -138,29 +139,32 @@ def _examples(assignments: pd.DataFrame) -> pd.DataFrame:
     return picked[["user_id", "favourite_perk", "probability", "confidence", "reason"]]
 
 
-@op(
-    name="write_executive_summary",
-    ins={**{key.to_user_string(): In(Nothing) for key in REPORT_DEPS}, "calibration_if_planted": In(Nothing)},
-    out=Out(Nothing),
+@asset(
+    group_name="report",
+    deps=list(REPORT_DEPS),
+    kinds={"html", "svg"},
+    description="Self-contained HTML report for marketing (report folder): cohort, segment evidence, segment "
+    "profiles, favourite perks, how far to trust each customer's perk (split-half reliability, confidence "
+    "bands, and with a synthetic truth calibration), the invitation campaign's plan and power, its read-out "
+    "(did personalisation work?), example customers, data quality and, with a synthetic truth, accuracy.",
 )
-def write_executive_summary(
+def executive_summary(
     context: AssetExecutionContext,
     warehouse: Warehouse,
     source: TravelTideSource,
     study: StudySettings,
     perk_model: PerkModelSettings,
     campaign: CampaignSettings,
-) -> Output:
+) -> MaterializeResult:
     with warehouse.connect() as con:
         frames = _frames(con)
         reliability, bands, calibration = _trust_inputs(con)
         cleaning = cleaning_counts(con)
         sessions = int(con.execute("SELECT count(*) FROM session_cohort").fetchall()[0][0])
         provenance = source_metadata(con)
+        accuracy = accuracy_from_table(con.sql("SELECT * FROM perk_accuracy").df())
     assignments, scores, features = frames["perk_assignments"], frames["perk_scores"], frames["user_features"]
     profile = frames["user_segment_profiles"].set_index("segment")
-    truth = source.ground_truth()
-    accuracy = accuracy_report(assignments, truth.to_pandas()) if truth is not None else None
 
     favourite = assignments.set_index("user_id").loc[features["user_id"], "favourite_perk"].to_numpy()
     figures = {  # title -> chart: SVG inline in the report, in a .svg file beside it, and in the metadata
@@ -224,38 +228,4 @@ def write_executive_summary(
     if accuracy is not None:
         metadata["accuracy"] = MetadataValue.float(accuracy["accuracy"])
         metadata["balanced_accuracy"] = MetadataValue.float(accuracy["balanced_accuracy"])
-    return Output(None, metadata=metadata)
-
-
-@graph_asset(
-    name="executive_summary",
-    group_name="report",
-    ins={key.to_user_string(): AssetIn(key=key, dagster_type=Nothing) for key in (*REPORT_DEPS, perk_calibration.key)},
-    kinds={"html", "svg"},
-    description="Self-contained HTML report for marketing (report folder): cohort, segment evidence, segment "
-    "profiles, favourite perks, how far to trust each customer's perk (split-half reliability, confidence "
-    "bands, and with a synthetic truth calibration), the invitation campaign's plan and power, its read-out "
-    "(did personalisation work?), example customers, data quality and, with a synthetic truth, accuracy.",
-)
-def executive_summary(
-    session_cohort, perk_scores, user_segments, segment_evidence, perk_assignments, perk_summary,
-    perk_probabilities, assignment_reliability, campaign_plan, campaign_readout, perk_calibration,
-):  # fmt: skip
-    # perk_calibration exists only for a source with a planted truth. A plain dependency on it would skip the
-    # report for every other source (Dagster skips a step whose upstream output is missing); fanned in with
-    # perk_summary (always there when perk_calibration can be: both follow perk_assignments), the report waits
-    # for it when it runs and runs without it otherwise. The partner must have no blocking checks: Dagster
-    # cannot nest a fan-in inside the fan-in that gates an asset on its checks.
-    return write_executive_summary(
-        session_cohort=session_cohort,
-        perk_scores=perk_scores,
-        user_segments=user_segments,
-        segment_evidence=segment_evidence,
-        perk_assignments=perk_assignments,
-        perk_summary=perk_summary,
-        perk_probabilities=perk_probabilities,
-        assignment_reliability=assignment_reliability,
-        campaign_plan=campaign_plan,
-        campaign_readout=campaign_readout,
-        calibration_if_planted=[perk_calibration, perk_summary],
-    )
+    return MaterializeResult(metadata=metadata)
