@@ -46,7 +46,7 @@ def test_a_line_per_step_as_it_finishes(cli_run: tuple[Path, list[str], list[str
     # A step for each asset of its own (a multi-asset, such as the session extracts, is one step of another name).
     single = {a.key.to_user_string() for a in defs.assets if len(a.keys) == 1}
     assert single <= set(steps), single - set(steps)
-    assert {"raw_session_extracts", "executive_summary.write_executive_summary", "raw_users_checks"} <= set(steps)
+    assert {"raw_session_extracts", "user_segments", "raw_users_checks"} <= set(steps)
     assert steps.index("raw_users") < steps.index("session_cohort") < steps.index("perk_assignments")
 
 
