@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import shutil
@@ -68,6 +69,51 @@ def promote(staged: Path, path: Path) -> None:
     os.chmod(staged, 0o644)  # mkstemp creates private files
     path.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staged, path)
+
+
+_AT_FDCWD = -100  # <fcntl.h>: paths relative to the working directory
+_RENAME_EXCHANGE = 2  # <linux/fs.h>
+
+
+def exchange(a: Path, b: Path) -> None:
+    """Swap two folders in one step (Linux renameat2 with RENAME_EXCHANGE): a reader finds the one or the other at
+    each path, never a mix and never nothing. Python's os.rename cannot replace a folder that holds files."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+def replace_folder_entries(folder: Path, entries: dict[str, Path]) -> None:
+    """Replace some sub-folders' files of `folder` (name -> the staged file each is to hold) in one step.
+
+    A whole new folder is built beside it under a staged name, the sub-folders left as they are taken over as
+    hard links (no copy), and then exchanged with the old one: a month-partitioned Parquet export changes all its
+    months at once, as a single-file export does with its rename. A kill while the new folder is built leaves
+    the old folder whole and a staged folder that the next run removes (remove_stale_staged); so does a kill
+    after the exchange, with the old files in the staged folder."""
+    staged = staged_folder(folder.parent)
+    try:
+        os.chmod(staged, 0o755)  # mkdtemp creates private folders
+        if folder.is_dir():
+            for kept in folder.iterdir():
+                if kept.name in entries or not kept.is_dir():
+                    continue
+                (staged / kept.name).mkdir()
+                for file in kept.iterdir():
+                    os.link(file, staged / kept.name / file.name)
+        for name, file in entries.items():
+            os.chmod(file, 0o644)  # mkstemp creates private files
+            (staged / name).mkdir()
+            os.replace(file, staged / name / "data.parquet")
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)  # the old folder was not touched
+        raise
+    if folder.is_dir():
+        exchange(staged, folder)
+        shutil.rmtree(staged)  # now the old version
+    else:
+        os.rename(staged, folder)
 
 
 @contextmanager

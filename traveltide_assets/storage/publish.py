@@ -6,8 +6,9 @@ A failure at any step before that rolls back the table and deletes the temporary
 previous good version of both.
 
 Month-partitioned assets (partitions.py) replace the rows of the run's months in the table and one Parquet file
-per month in a hive-style folder (`<asset>/session_month=YYYY-MM/data.parquet`), each file renamed into place
-after the transaction has committed.
+per month in a hive-style folder (`<asset>/session_month=YYYY-MM/data.parquet`); once the transaction has
+committed, a complete new folder (the months left as they were, hard-linked) is exchanged with the old one in
+one step (atomic.replace_folder_entries), so a reader sees every month of one version.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dagster import MetadataValue, TableColumn, TableSchema
 
 from traveltide_assets.defs.columns import column_description
 from traveltide_assets.defs.partitions import PARTITION_COLUMN
-from traveltide_assets.storage.atomic import promote, staged_folder, staged_sibling
+from traveltide_assets.storage.atomic import promote, replace_folder_entries, staged_folder, staged_sibling
 from traveltide_assets.storage.duck import one_row, registered, run
 from traveltide_assets.storage.warehouse import Warehouse
 
@@ -124,16 +125,16 @@ def publish_month_tables(
 ) -> list[str]:
     """Change month-partitioned tables and their month files together: `change` rewrites rows of some months
     (inside the transaction) and returns those months; their files are written, the transaction commits, and
-    then each file is renamed into place. Returns the months written."""
+    then the folder of each table changes all its months at once. Returns the months written."""
     staging = staged_folder(Path(warehouse.parquet_dir))
     run(con, "BEGIN TRANSACTION")
     try:
         months = sorted(change())
         staged = {table: stage_month_files(con, table, months, staging / table) for table in tables}
         run(con, "COMMIT")
-        for table, files in staged.items():  # after the commit, as in _replace_together
-            for month, path in files.items():
-                promote(path, warehouse.parquet_dataset(table) / f"{PARTITION_COLUMN}={month}" / "data.parquet")
+        for table, files in staged.items():  # after the commit, as in _replace_together; all months at once
+            months_of = {f"{PARTITION_COLUMN}={month}": path for month, path in files.items()}
+            replace_folder_entries(warehouse.parquet_dataset(table), months_of)
             warehouse.parquet_path(table).unlink(missing_ok=True)  # the single file of the layout before partitions
     except BaseException:
         _rollback(con)
