@@ -16,6 +16,16 @@ from traveltide_assets.storage.warehouse import Warehouse
 NO_TRUTH = "no planted truth in this source (a real database has none): nothing to measure, no rows"
 
 
+def _publish(context: AssetExecutionContext, warehouse: Warehouse, name: str, table: pd.DataFrame) -> dict:
+    """Publish an evaluation table; without rows (no truth), its metadata and the log say why."""
+    with warehouse.connect() as con:
+        metadata = publish_arrow(con, warehouse, name, pa.Table.from_pandas(table, preserve_index=False))
+    if table.empty:
+        context.log.info(f"{name}: {NO_TRUTH}")
+        metadata["truth"] = MetadataValue.text(NO_TRUTH)
+    return metadata
+
+
 @asset(
     group_name="evaluation",
     deps=[perk_assignments],
@@ -27,12 +37,8 @@ NO_TRUTH = "no planted truth in this source (a real database has none): nothing 
 def perk_accuracy(context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse) -> MaterializeResult:
     truth = source.ground_truth()
     report = accuracy_report(warehouse.read_frame("perk_assignments"), truth.to_pandas()) if truth is not None else None
-    table = accuracy_table(report)
-    with warehouse.connect() as con:
-        metadata = publish_arrow(con, warehouse, "perk_accuracy", pa.Table.from_pandas(table, preserve_index=False))
+    metadata = _publish(context, warehouse, "perk_accuracy", accuracy_table(report))
     if report is None:
-        context.log.info(f"perk_accuracy: {NO_TRUTH}")
-        metadata["truth"] = MetadataValue.text(NO_TRUTH)
         return MaterializeResult(metadata=metadata)
     confusion = pd.DataFrame(report["confusion"], index=report["labels"], columns=report["labels"])
     metadata.update(
@@ -67,11 +73,8 @@ def perk_calibration(
         else None
     )
     table = report["table"] if report is not None else empty_calibration_table()
-    with warehouse.connect() as con:
-        metadata = publish_arrow(con, warehouse, "perk_calibration", pa.Table.from_pandas(table, preserve_index=False))
+    metadata = _publish(context, warehouse, "perk_calibration", table)
     if report is None:
-        context.log.info(f"perk_calibration: {NO_TRUTH}")
-        metadata["truth"] = MetadataValue.text(NO_TRUTH)
         return MaterializeResult(metadata=metadata)
     context.log.info(
         f"ECE {report['ece']:.3f}, Brier {report['brier']:.3f}, top-quintile accuracy "
