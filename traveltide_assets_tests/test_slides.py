@@ -23,8 +23,9 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from traveltide_assets.defs.campaign.settings import CampaignSettings
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.report.charts import PNG_DPI, to_png
-from traveltide_assets.defs.report.deck import DeckData, build_deck, readout_figures
+from traveltide_assets.defs.report.deck import build_deck
 from traveltide_assets.defs.report.deck_charts import perk_mix_chart, readout_chart
+from traveltide_assets.defs.report.deck_data import DeckData, readout_figures
 from traveltide_assets.lib.campaign_plan import Policy, summarise
 from traveltide_assets.lib.catalog import PERK_LABELS, PERKS
 from traveltide_assets.lib.experiment import DOES_WORSE, NO_EVIDENCE, RAISES_SIGNUPS, minimum_detectable_difference

@@ -15,7 +15,8 @@ from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.perks.assets import perk_assignments, perk_summary
 from traveltide_assets.defs.perks.probabilities import assignment_reliability
 from traveltide_assets.defs.perks.settings import PerkModelSettings
-from traveltide_assets.defs.report.deck import DeckData, ReadoutFigures, build_deck, notes_words, readout_figures
+from traveltide_assets.defs.report.deck import build_deck, notes_words
+from traveltide_assets.defs.report.deck_data import DeckData, ReadoutFigures, readout_figures
 from traveltide_assets.defs.report.summary import synthetic_source
 from traveltide_assets.defs.segments.evidence import segment_evidence
 from traveltide_assets.lib.campaign_plan import summarise
