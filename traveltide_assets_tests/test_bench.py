@@ -16,7 +16,8 @@ import pytest
 from tools.bench import peer_cte
 from tools.bench.curve import CSV_KEYS, CSV_NAME, FIT_KEYS, JSON_NAME, PNG_NAME
 from tools.bench.runner import JSON_KEYS
-from traveltide_assets.cli import EXIT_USAGE, main
+from traveltide_assets.cli.common import EXIT_USAGE
+from traveltide_assets.cli.main import main
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.lib.catalog import PERKS
 

@@ -71,7 +71,7 @@ def test_independent_signals_at_a_small_cohort_are_no_evidence_at_this_size() ->
 
 def test_the_quick_start_defaults_are_the_real_volume() -> None:
     """The embedded default and both --users defaults are the real volume (tests pass small sizes explicitly)."""
-    from traveltide_assets.cli import build_parser
+    from traveltide_assets.cli.main import build_parser
 
     assert TravelTideSource().embedded_users == REAL_USERS
     parser = build_parser()

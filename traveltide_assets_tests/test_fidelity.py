@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from tools.local_postgres import LocalPostgres
-from traveltide_assets.cli import EXIT_USAGE, main
+from traveltide_assets.cli.common import EXIT_USAGE
+from traveltide_assets.cli.main import main
 from traveltide_assets.sources.contract import SOURCE_TABLES
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.paths import SOURCE_URL_ENV
