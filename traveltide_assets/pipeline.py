@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from traveltide_assets.errors import first_line
+
 if TYPE_CHECKING:  # importing this module stays light: Dagster and the assets load in `execute`
     from dagster import DagsterInstance, EventLogEntry, ExecuteInProcessResult
 
@@ -36,8 +38,7 @@ def _instance(environment: bool) -> DagsterInstance:
         try:
             return DagsterInstance.from_config(str(ensure_dagster_home()))
         except Exception as exc:  # e.g. a full disk: its storage cannot be created; one line, before any step
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise PipelineError(f"could not open the Dagster instance in {dagster_home()}: {reason}") from exc
+            raise PipelineError(f"could not open the Dagster instance in {dagster_home()}: {first_line(exc)}") from exc
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
@@ -95,8 +96,7 @@ def _newest_session(source: TravelTideSource) -> dt.datetime | None:
     try:
         return source.newest_session_start()
     except Exception as exc:  # the source's own error, in one line, before any step ran
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise PipelineError(f"could not read the newest session of {source.describe()}: {reason}") from exc
+        raise PipelineError(f"could not read the newest session of {source.describe()}: {first_line(exc)}") from exc
 
 
 def failure_message(result: ExecuteInProcessResult) -> str:
@@ -144,8 +144,8 @@ class RunCounts:
 
 
 def run_pipeline(
-    cohort_start: str = "2023-01-04",
-    min_sessions: int = 7,
+    cohort_start: str,
+    min_sessions: int,
     embedded_users: int | None = None,
     months: tuple[str, str] | None = None,
     on_event: Callable[[EventLogEntry], None] | None = None,

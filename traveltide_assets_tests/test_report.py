@@ -16,7 +16,6 @@ from dagster import ExecuteInProcessResult
 from tools.local_postgres import LocalPostgres
 from traveltide_assets.defs.report.charts import svg_markdown
 from traveltide_assets.defs.report.html import SYNTHETIC_BANNER
-from traveltide_assets.defs.report.summary import synthetic_source
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
@@ -173,7 +172,7 @@ def test_synthetic_source_is_told_without_reading_the_truth(postgres: LocalPostg
     url = postgres.url_for("report_synthetic")
     generated = generate_source(GeneratorConfig(users=2_000, seed=3))
     load_postgres(generated, url)
-    assert synthetic_source(TravelTideSource(postgres_url=url))
+    assert TravelTideSource(postgres_url=url).is_synthetic()
     load_postgres(_WithoutTruth(generated.source_tables()), url)  # drops the truth table, as for real rows
-    assert not synthetic_source(TravelTideSource(postgres_url=url))
-    assert synthetic_source(TravelTideSource(embedded_dir=str(tmp_path)))  # the embedded store is synthetic
+    assert not TravelTideSource(postgres_url=url).is_synthetic()
+    assert TravelTideSource(embedded_dir=str(tmp_path)).is_synthetic()  # the embedded store is synthetic

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+from traveltide_assets.errors import first_line
 from traveltide_assets.sources.pg_url import redact
 
 EXIT_USAGE = 2
@@ -87,8 +88,7 @@ def check_pg_reachable(url: str) -> None:
         with psycopg.connect(url, connect_timeout=10) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CliError(f"cannot connect to PostgreSQL at {redact(url)}: {reason}") from None
+        raise CliError(f"cannot connect to PostgreSQL at {redact(url)}: {first_line(exc)}") from None
 
 
 class OneLineParser(argparse.ArgumentParser):

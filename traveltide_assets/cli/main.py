@@ -40,6 +40,7 @@ from traveltide_assets.synthetic.mixes import UnknownMixError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from traveltide_assets.defs.cohort.settings import StudySettings
     from traveltide_assets.synthetic.generate import REAL_USERS  # loads numpy: here, not on importing the CLI
 
     # Sub-commands' parsers are made by the same class, so `traveltide run --bad` is one line too.
@@ -64,8 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="materialise the whole asset graph headless (source: $TRAVELTIDE_SOURCE_URL, else the embedded store)",
     )
-    run.add_argument("--cohort-start", default="2023-01-04", help="sessions strictly after this date count")
-    run.add_argument("--min-sessions", type=int, default=7, help="cohort users have more sessions than this")
+    study = StudySettings.model_fields  # the cohort definition's defaults live with the definition
+    run.add_argument(
+        "--cohort-start",
+        default=study["cohort_start"].default,
+        help="sessions strictly after this date count (default: %(default)s)",
+    )
+    run.add_argument(
+        "--min-sessions",
+        type=int,
+        default=study["min_sessions"].default,
+        help="cohort users have more sessions than this (default: %(default)s)",
+    )
     run.add_argument(
         "--users",
         type=positive_int,

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from traveltide_assets.errors import first_line
 from traveltide_assets.sources.connection import SourceConnection
 from traveltide_assets.sql_files import read_sql
 from traveltide_assets.storage.atomic import replacing
@@ -165,8 +166,7 @@ def read_signups_file(path: Path) -> pa.Table:
             relation = con.read_parquet(str(path))
         raw = relation.to_arrow_table()
     except duckdb.Error as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise SignupsError(f"cannot read the sign-ups file {path}: {reason}") from None
+        raise SignupsError(f"cannot read the sign-ups file {path}: {first_line(exc)}") from None
     finally:
         con.close()
     return normalise(raw, f"file {path}")

@@ -17,7 +17,6 @@ from traveltide_assets.defs.perks.probabilities import assignment_reliability
 from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.defs.report.deck import build_deck, notes_words
 from traveltide_assets.defs.report.deck_data import DeckData, ReadoutFigures, readout_figures
-from traveltide_assets.defs.report.summary import synthetic_source
 from traveltide_assets.defs.segments.evidence import segment_evidence
 from traveltide_assets.lib.campaign_plan import summarise
 from traveltide_assets.lib.catalog import CONFIDENCE_BANDS, PERKS
@@ -98,7 +97,7 @@ def executive_slides(
     perk_model: PerkModelSettings,
     campaign: CampaignSettings,
 ) -> MaterializeResult:
-    data = read_deck_data(warehouse, study, perk_model, campaign, synthetic_source(source))
+    data = read_deck_data(warehouse, study, perk_model, campaign, source.is_synthetic())
     with warehouse.connect() as con:
         provenance = source_metadata(con)
     deck = build_deck(data)
