@@ -30,7 +30,8 @@ from traveltide_assets.defs.campaign.readout import campaign_readout
 from traveltide_assets.defs.campaign.settings import CampaignSettings
 from traveltide_assets.defs.campaign.signups import campaign_signups, campaign_signups_valid
 from traveltide_assets.defs.cohort.settings import StudySettings
-from traveltide_assets.defs.raw.assets import raw_users
+from traveltide_assets.defs.partitions import full_run_tags
+from traveltide_assets.defs.raw.assets import raw_assets
 from traveltide_assets.lib.experiment import (
     DOES_WORSE,
     NO_EVIDENCE,
@@ -443,7 +444,9 @@ def test_every_bad_results_rule_fails_the_blocking_check_and_nothing_downstream_
     folder = tmp_path / "data"
     shutil.copytree(loop.folder, folder)
     # The cohort grows after the plan was issued: its new customers are known (raw_users) but not in the plan.
-    grown = materialize([raw_users], resources=_resources(folder) | {"study": StudySettings(min_sessions=6)})
+    resources = _resources(folder) | {"study": StudySettings(min_sessions=6)}
+    newest = resources["source"].newest_session_start()
+    grown = materialize(raw_assets, resources=resources, tags=full_run_tags(newest))
     assert grown.success
     known = set(_table(folder, "SELECT user_id FROM raw_users")["user_id"])
     joiner = int(min(known - set(loop.plan["user_id"])))

@@ -167,7 +167,7 @@ def test_require_source_url_refuses_an_unclear_value(tmp_path: Path) -> None:
 
 
 def test_required_source_url_stops_a_dagster_run_in_its_first_step(tmp_path: Path) -> None:
-    """A run launched from the UI or the schedule (no CLI in front) fails in raw_users, before anything is read."""
+    """A run launched from the UI or the schedule (no CLI in front) fails in its first step, before anything is read."""
     resources = {
         "source": TravelTideSource(embedded_dir=str(tmp_path / "no-source"), require_url=True),
         "warehouse": Warehouse.in_folder(tmp_path / "data"),

@@ -39,7 +39,7 @@ from traveltide_assets_tests.pipeline_harness import run_graph
 pytestmark = pytest.mark.faults
 
 USERS = 20_000
-# Small files fit (the run lock, the empty months' Parquet files, ~0.4 kB); the cohort's users (raw_users, ~5 kB
+# Small files fit (the run lock, the empty months' Parquet files, ~0.4 kB); the cohort's month files (~5 kB and more
 # here) do not. A larger limit lets every Parquet file through and stops the warehouse commit instead (the last
 # test below).
 SMALL_FILES = 2 * 1024

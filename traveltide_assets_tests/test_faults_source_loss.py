@@ -2,7 +2,7 @@
 
 A dedicated server (it is stopped by one of the tests) holds a source big enough that an extraction query runs
 for a while; the test watches pg_stat_activity from its own connection and strikes as soon as an extraction
-query over `sessions` is executing: raw_users' count of the cohort, the first, or raw_session_extracts' pass.
+query over `sessions` is executing: the session extracts' statement, while it counts the cohort or reads its rows.
 """
 
 from __future__ import annotations

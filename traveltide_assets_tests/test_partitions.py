@@ -38,7 +38,6 @@ from traveltide_assets_tests.pipeline_harness import ASSET_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTITIONED = [a for a in raw_assets if a.partitions_def is not None]
-USERS_EXTRACT = [a for a in raw_assets if a.partitions_def is None]
 WINDOW_COUNTS = "SELECT user_id FROM sessions WHERE session_start > '2023-01-04' GROUP BY user_id"
 
 
@@ -87,9 +86,8 @@ def full_run(source_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_month_by_month_gives_the_full_run(source_url: str, full_run: Path, tmp_path: Path) -> None:
     months = all_months()
     resources = _resources(source_url, tmp_path)
-    # raw_users counts the cohort; then the months with sessions one run each (as daily refreshes would have
-    # built them), the rest in one run that also builds everything downstream.
-    assert materialize(USERS_EXTRACT, resources=resources, run_config=QUIET).success
+    # The months with sessions one run each (as daily refreshes would have built them), the rest in one run that
+    # also builds everything downstream.
     for month in months[:8]:
         result = materialize(PARTITIONED, partition_key=month, resources=resources, run_config=QUIET)
         assert result.success, month
@@ -258,10 +256,9 @@ def test_cli_backfill_of_all_months_gives_the_full_run(tmp_path: Path) -> None:
     months = all_months()
     run_env = {**env, "DAGSTER_HOME": str(tmp_path / "home"), "TRAVELTIDE_DATA_DIR": str(backfilled)}
     for selection, extra in (
-        ("raw_users", []),  # it counts the cohort whose sessions the months hold
         ("raw_sessions,raw_flights,raw_hotels", ["--partition-range", f"{months[0]}...{months[-1]}"]),
         (
-            "session_cohort,user_features,perk_scores,perk_evidence,perk_probabilities,user_segments,user_segment_profiles,"
+            "raw_users,session_cohort,user_features,perk_scores,perk_evidence,perk_probabilities,user_segments,user_segment_profiles,"
             "perk_assignments",
             [],
         ),

@@ -1,4 +1,4 @@
--- raw_sessions from the source pass (_extract, sql/raw/extract/cohort_sessions.sql): the source's session columns,
+-- raw_sessions from the source pass (_extract, sql/raw/extract/cohort_extract.sql): the source's session columns,
 -- and the session month as 'YYYY-MM' (the partition key).
 SELECT
     session_id,
@@ -16,3 +16,4 @@ SELECT
     cancellation,
     strftime(session_month, '%Y-%m') AS session_month
 FROM _extract
+WHERE NOT is_user_row

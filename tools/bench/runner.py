@@ -25,11 +25,10 @@ from tools.bench.peer_cte import OUTPUT_NAME as PEER_OUTPUT
 from tools.local_postgres import LocalPostgres
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.partitions import FIRST_SESSION_MONTH, all_months, full_run_months, months_between
-from traveltide_assets.defs.raw.extract_plan import ExtractPlan, cohort_members, members_query, users_query
+from traveltide_assets.defs.raw.extract_plan import ExtractPlan, stage_extract
 from traveltide_assets.sources.connection import PG_SESSION_SETTINGS
 from traveltide_assets.sources.pg_url import with_options
 from traveltide_assets.sources.resource import TravelTideSource
-from traveltide_assets.storage.duck import registered, run
 from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
 from traveltide_assets.synthetic.load import load_postgres
@@ -74,13 +73,9 @@ def measure_process(
 
 
 def extraction_queries(url: str) -> list[str]:
-    """The product's extraction queries of a full run, rendered: the cohort's users, its sessions with their
-    trips, and its users' rows (the member list is the one the source returns, as the asset gets it)."""
-    study = StudySettings()
-    with TravelTideSource(postgres_url=url).open() as source:
-        members = cohort_members(source, study)
-    plan = ExtractPlan(full_run_plan_months(url), rebuild=True, members=members)
-    return [members_query(study), plan.query(study), users_query(members)]
+    """The product's extraction of a full run, rendered: one statement that counts the cohort and returns its
+    users, its sessions and their trips."""
+    return [ExtractPlan(full_run_plan_months(url), rebuild=True).query(StudySettings())]
 
 
 def full_run_plan_months(url: str) -> list[str]:
@@ -101,17 +96,17 @@ def time_copy(url: str, queries: list[str]) -> float:
 
 
 def time_extract(url: str, workdir: Path) -> float:
-    """The product's own extraction of the same rows: the cohort counted in the source, its sessions with their
-    trips and its users streamed as Arrow batches into DuckDB tables (the publication to Parquet left out)."""
-    study = StudySettings()
+    """The product's own extraction of the same rows: the statement's rows streamed as Arrow batches into a DuckDB
+    table (the split into the raw tables and the publication to Parquet left out)."""
     months = full_run_plan_months(url)  # the run's months are known before it extracts (pipeline.execute)
+    query = ExtractPlan(months, rebuild=True).query(StudySettings())
     started = time.perf_counter()
-    with TravelTideSource(postgres_url=url).open() as source, duckdb.connect(str(workdir / "extract.duckdb")) as con:
-        members = cohort_members(source, study)
-        plan = ExtractPlan(months, rebuild=True, members=members)
-        for table, query in (("extract", plan.query(study)), ("users", users_query(members))):
-            with source.stream(query) as reader, registered(con, "_incoming", reader):
-                run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _incoming")
+    with (
+        TravelTideSource(postgres_url=url).open() as source,
+        duckdb.connect(str(workdir / "extract.duckdb")) as con,
+        source.stream(query) as reader,
+    ):
+        stage_extract(con, reader)
     return time.perf_counter() - started
 
 

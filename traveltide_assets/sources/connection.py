@@ -31,9 +31,6 @@ PG_SESSION_SETTINGS: Mapping[str, str] = {
     # Counting the cohort groups every user with a session in the window (about a million): in memory, the
     # count takes one pass; with the stock 4MB it spills to disk and takes twice as long.
     "work_mem": "256MB",
-    # The cohort books a few ten thousand trips: fetched by primary key, not by hashing the whole flights and
-    # hotels tables, which the stock cost (4, for spinning disks) makes the planner prefer.
-    "random_page_cost": "1.1",
     # Compiling expressions costs more than it saves on these scans.
     "jit": "off",
     # Counting the cohort by sorting user ids in parallel workers took 1.1-1.4 s at the real volume where one
@@ -43,7 +40,10 @@ PG_SESSION_SETTINGS: Mapping[str, str] = {
 
 
 def sql_literal(value: object) -> str:
-    """A typed SQL literal of an extraction parameter: a date, timestamp, number, or a list of them (`(a, b)`)."""
+    """A typed SQL literal of an extraction parameter: a boolean, date, timestamp, number, or a list of them
+    (`(a, b)`)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
     if isinstance(value, dt.datetime):
         return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
     if isinstance(value, dt.date):
@@ -54,7 +54,7 @@ def sql_literal(value: object) -> str:
         # An empty list matches nothing: IN (NULL) is never true.
         return "(" + (", ".join(sql_literal(v) for v in value) or "NULL") + ")"
     kind = type(value).__name__
-    raise TypeError(f"extraction parameters are dates, timestamps, numbers or lists of them, got {kind}")
+    raise TypeError(f"extraction parameters are booleans, dates, timestamps, numbers or lists of them, got {kind}")
 
 
 def render(sql: str, params: Mapping[str, object]) -> str:

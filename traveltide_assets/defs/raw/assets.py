@@ -1,9 +1,10 @@
 """Raw extracts: the cohort's rows of the four TravelTide tables, streamed from the source into the warehouse.
 
-raw_users counts the cohort in the source and extracts its users; only their rows travel (cohort_extract.py).
-Sessions, flights and hotels then come from one pass over the source and are stored by session month
-(partitions.py). Rows travel as Arrow record batches from the source cursor straight into DuckDB (no pandas, no
-per-row Python); each table and its Parquet export become visible together (publish.py).
+The session extracts run one statement of constant size that counts the cohort in the source and returns only
+its rows (extract_plan.py): sessions, flights and hotels are stored by session month (partitions.py), and the
+cohort's user rows are kept for raw_users, which publishes them. Rows travel as Arrow record batches from the source
+cursor straight into DuckDB (no pandas, no per-row Python); each table and its Parquet export become visible
+together (publish.py).
 """
 
 import warnings
@@ -26,33 +27,37 @@ from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.partitions import SESSION_MONTHS, covers_every_month, months_between
 from traveltide_assets.defs.raw.extract_plan import (
     SESSION_TABLES,
+    STAGED,
+    CohortChange,
     apply_extract,
-    cohort_members,
     plan_extract,
     stage_extract,
-    store_members,
     stored_members,
-    users_query,
 )
 from traveltide_assets.defs.raw.source_check import check_results, evaluate_source, refuse_bad_source, source_check_spec
 from traveltide_assets.sources.contract import FLIGHTS, HOTELS, SESSIONS, USERS, TableSpec
 from traveltide_assets.sources.resource import TravelTideSource
+from traveltide_assets.sql_files import read_sql
 from traveltide_assets.storage.duck import run
-from traveltide_assets.storage.publish import month_metadata, publish_arrow, publish_month_tables, record_source
+from traveltide_assets.storage.publish import month_metadata, publish_month_tables, publish_query, record_source
 from traveltide_assets.storage.warehouse import Warehouse
 
 RAW_GROUP = "raw"
 KINDS = {"duckdb", "parquet", "postgres"}
 DESCRIPTIONS = {
-    "raw_sessions": "The sessions after cohort_start of raw_users' cohort, by session month "
-    "(sql/raw/extract/cohort_sessions.sql).",
+    "raw_sessions": "The sessions after cohort_start of the cohort's users, by session month; the cohort is counted "
+    "in the source by the same statement (sql/raw/extract/cohort_extract.sql).",
     "raw_flights": "The flights the cohort's sessions booked, in the month of the booking session.",
     "raw_hotels": "The hotel stays the cohort's sessions booked, in the month of the booking session.",
 }
-# The source table each session extract reads (the rule source_has_expected_columns, checks.py).
-SESSION_SOURCES: dict[str, TableSpec] = {"raw_sessions": SESSIONS, "raw_flights": FLIGHTS, "raw_hotels": HOTELS}
-# The first extract checks every source table, so that a changed source fails before anything is written.
-USERS_SOURCES: tuple[TableSpec, ...] = (USERS, SESSIONS, FLIGHTS, HOTELS)
+# The source tables each session extract reads (the rule source_has_expected_columns, source_check.py): the
+# statement reads all four, so that a changed source fails before anything is written; the users' rows arrive with
+# the sessions.
+SESSION_SOURCES: dict[str, tuple[TableSpec, ...]] = {
+    "raw_sessions": (SESSIONS, USERS),
+    "raw_flights": (FLIGHTS,),
+    "raw_hotels": (HOTELS,),
+}
 
 
 def _open_source(context: AssetExecutionContext, source: TravelTideSource) -> None:
@@ -67,10 +72,10 @@ with warnings.catch_warnings():
     _session_extracts = multi_asset(
         name="raw_session_extracts",
         specs=[
-            AssetSpec(name, group_name=RAW_GROUP, description=DESCRIPTIONS[name], kinds=KINDS, deps=["raw_users"])
+            AssetSpec(name, group_name=RAW_GROUP, description=DESCRIPTIONS[name], kinds=KINDS)
             for name in SESSION_TABLES
         ],
-        check_specs=[source_check_spec(name, [SESSION_SOURCES[name]]) for name in SESSION_TABLES],
+        check_specs=[source_check_spec(name, SESSION_SOURCES[name]) for name in SESSION_TABLES],
         partitions_def=SESSION_MONTHS,
         # A backfill of many months is one run and one source pass, not one run per month.
         backfill_policy=BackfillPolicy.single_run(),
@@ -86,26 +91,37 @@ def raw_session_extracts(
         raise ValueError("the session extracts are partitioned by session month: run them for a month or a range")
     months = months_between(context.partition_key_range.start, context.partition_key_range.end)
     describe = source.describe()
+    provenance = source.provenance()
     with source.open() as src, warehouse.connect() as con:
-        schemas = [evaluate_source(src, name, [spec], describe) for name, spec in SESSION_SOURCES.items()]
+        schemas = [evaluate_source(src, name, SESSION_SOURCES[name], describe) for name in SESSION_TABLES]
         yield from refuse_bad_source(context, schemas, describe)
-        members = stored_members(con, study)
-        plan = plan_extract(con, study, months, covers_every_month(months, context.run.tags), members)
+        plan = plan_extract(con, study, months, covers_every_month(months, context.run.tags))
         with src.stream(plan.query(study)) as reader:
             rows = stage_extract(con, reader)
+
+        cohort: list[CohortChange] = []  # what apply_extract found, inside the transaction
+
+        def change() -> list[str]:  # the tables, the member list and whose customers they are, together
+            changed, found = apply_extract(con, plan, study)
+            record_source(con, provenance)
+            cohort.append(found)
+            return changed
+
         try:
-            written = publish_month_tables(con, warehouse, SESSION_TABLES, lambda: apply_extract(con, plan, study))
+            written = publish_month_tables(con, warehouse, SESSION_TABLES, change)
         finally:
-            run(con, "DROP TABLE IF EXISTS _extract")
+            run(con, f"DROP TABLE IF EXISTS {STAGED}")
         metadata = {table: month_metadata(con, warehouse, table, written) for table in SESSION_TABLES}
+    members, joiners, leavers = cohort[0].members, cohort[0].joiners, cohort[0].leavers
     context.log.info(
-        f"cohort of {len(members):,} users: {rows:,} sessions from {describe}; months written "
-        f"{len(written)} (joined the cohort since: {len(plan.joiners):,}, left it: {len(plan.leavers):,})"
+        f"cohort of {members:,} users: {rows:,} sessions from {describe}; months written {len(written)} "
+        f"(joined the cohort since: {joiners:,}, left it: {leavers:,})"
     )
     metadata["raw_sessions"].update(
         {
-            "cohort_joiners": MetadataValue.int(len(plan.joiners)),
-            "cohort_leavers": MetadataValue.int(len(plan.leavers)),
+            "cohort_users": MetadataValue.int(members),
+            "cohort_joiners": MetadataValue.int(joiners),
+            "cohort_leavers": MetadataValue.int(leavers),
             "months_aligned": MetadataValue.text(", ".join(m for m in written if m not in months) or "none"),
         }
     )
@@ -118,32 +134,17 @@ def raw_session_extracts(
 
 @asset(
     group_name=RAW_GROUP,
-    kinds=KINDS,
-    description="The cohort's users: users with more than min_sessions sessions after cohort_start, counted in the "
-    "source (sql/raw/extract/cohort_members.sql, users.sql); numeric as double.",
-    check_specs=[source_check_spec("raw_users", USERS_SOURCES)],
+    kinds={"duckdb", "parquet"},
+    deps=list(SESSION_TABLES),
+    description="The cohort's users, as the session extracts' source pass returned them (raw_state.cohort_members: "
+    "users with more than min_sessions sessions after cohort_start, counted in the source); numeric as double.",
 )
-def raw_users(
-    context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse, study: StudySettings
-) -> Iterator[MaterializeResult | AssetCheckResult]:
-    _open_source(context, source)
-    describe = source.describe()
-    with source.open() as src:
-        schemas = [evaluate_source(src, "raw_users", USERS_SOURCES, describe)]
-        yield from refuse_bad_source(context, schemas, describe)
-        members = cohort_members(src, study)
-        provenance = source.provenance()
-
-        def bookkeeping() -> None:  # changes with raw_users: the member list and whose customers they are
-            store_members(con, members, study)
-            record_source(con, provenance)
-
-        with src.stream(users_query(members)) as reader, warehouse.connect() as con:
-            metadata = publish_arrow(con, warehouse, "raw_users", reader, also=bookkeeping)
-    metadata["cohort_users"] = MetadataValue.int(len(members))
-    metadata["read_from"] = MetadataValue.text(describe)
-    context.log.info(f"raw_users: {len(members):,} cohort users counted in {describe}")
-    yield MaterializeResult(metadata=metadata, check_results=check_results(context, schemas, describe))
+def raw_users(warehouse: Warehouse, study: StudySettings) -> MaterializeResult:
+    with warehouse.connect() as con:
+        members = stored_members(con, study)
+        metadata = publish_query(con, warehouse, "raw_users", read_sql("raw/raw_users.sql"))
+    metadata["cohort_users"] = MetadataValue.int(members)
+    return MaterializeResult(metadata=metadata)
 
 
-raw_assets = [raw_users, raw_session_extracts]
+raw_assets = [raw_session_extracts, raw_users]

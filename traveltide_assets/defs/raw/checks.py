@@ -8,7 +8,7 @@ CHECKS = (
     CheckSpec("raw", "raw_users", "users_primary_key", "raw_users.user_id"),
     CheckSpec("raw", "raw_users", "users_birthdate_plausible", "raw_users.birthdate"),
     CheckSpec("raw", "raw_sessions", "sessions_primary_key", "raw_sessions.session_id"),
-    CheckSpec("raw", "raw_sessions", "sessions_have_known_users", "raw_sessions.user_id", reads=("raw_users",)),
+    CheckSpec("raw", "raw_sessions", "sessions_have_known_users", "raw_sessions.user_id"),
     CheckSpec(
         "raw",
         "raw_sessions",
