@@ -22,7 +22,8 @@ pytestmark = pytest.mark.faults
 
 DRIFTS = [
     ("ALTER TABLE sessions RENAME COLUMN page_clicks TO clicks",
-     "ALTER TABLE sessions RENAME COLUMN clicks TO page_clicks", "'sessions'", "'page_clicks' is missing", "raw_sessions"),
+     "ALTER TABLE sessions RENAME COLUMN clicks TO page_clicks", "'sessions'", "'page_clicks' is missing",
+     "raw_sessions"),
     ("ALTER TABLE hotels DROP COLUMN rooms", "ALTER TABLE hotels ADD COLUMN rooms integer", "'hotels'",
      "'rooms' is missing", "raw_hotels"),
     ("ALTER TABLE flights ALTER COLUMN seats TYPE text", "ALTER TABLE flights ALTER COLUMN seats TYPE integer "
