@@ -14,7 +14,8 @@ from traveltide_assets.defs.cohort.assets import cleaning_counts
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.defs.report import charts
-from traveltide_assets.defs.report.html import CampaignSection, ReadoutSection, ReportData, render
+from traveltide_assets.defs.report.html import render
+from traveltide_assets.defs.report.html_data import CampaignSection, ReadoutSection, ReportData
 from traveltide_assets.lib.accuracy import accuracy_from_table
 from traveltide_assets.lib.campaign_plan import policy_sentence, power_sentence, summarise
 from traveltide_assets.lib.catalog import CONFIDENCE_BANDS, PERKS
