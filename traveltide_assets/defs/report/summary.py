@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.campaign.plan import plan_design, read_plan
 from traveltide_assets.defs.campaign.readout import READOUT_TABLE, UPLIFT_TABLE
 from traveltide_assets.defs.campaign.settings import CampaignSettings
@@ -142,6 +143,7 @@ def _examples(assignments: pd.DataFrame) -> pd.DataFrame:
     "profiles, favourite perks, how far to trust each customer's perk (split-half reliability, confidence "
     "bands, and with a synthetic truth calibration), the invitation campaign's plan and power, its read-out "
     "(did personalisation work?), example customers, data quality and, with a synthetic truth, accuracy.",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def executive_summary(
     context: AssetExecutionContext,
