@@ -27,272 +27,22 @@ Run: ``uv run python tools/driver_stream.py [--rows 5000000]``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import platform
-import queue
-import resource
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import psycopg
 
-if TYPE_CHECKING:
-    import pyarrow as pa
-
+from tools.driver_stream_methods import METHODS, child_main
+from tools.driver_stream_table import Variant, describe_table, load_sessions
 from tools.local_postgres import LocalPostgres
-from traveltide_assets.sql_files import sql_statements
 
-Variant = Literal["float8", "numeric"]
-
-COLUMNS: tuple[str, ...] = (
-    "session_id",
-    "user_id",
-    "trip_id",
-    "session_start",
-    "session_end",
-    "flight_discount",
-    "hotel_discount",
-    "flight_discount_amount",
-    "hotel_discount_amount",
-    "flight_booked",
-    "hotel_booked",
-    "page_clicks",
-    "cancellation",
-)
-NUMERIC_COLUMNS = ("flight_discount_amount", "hotel_discount_amount")
-# Columns whose Arrow type is reported per driver.
-REPORTED_COLUMNS = ("flight_discount_amount", "session_start", "user_id")
-
-# The real sessions DDL of the project (sql/source/traveltide_tables.sql), primary key added after the load.
-CREATE_SQL = (
-    "DROP TABLE IF EXISTS public.sessions;\n" + sql_statements("source/traveltide_tables.sql")["public.sessions"]
-)
-
-# The random draws live in a subquery: PostgreSQL does not flatten a subquery whose target list has
-# volatile functions, so each draw is made once per row and can be referenced several times.
-# ~43% of sessions have a trip (trip_id NULL in ~57%), discounts are multiples of 0.05.
-FILL_SQL = """
-INSERT INTO sessions
-SELECT
-    s.user_id || '-' || md5(s.i::text),
-    s.user_id,
-    CASE WHEN s.has_trip THEN s.user_id || '-' || md5('trip' || s.i) END,
-    s.session_start,
-    s.session_start + make_interval(secs => 10 + floor(s.r_len * 1800)),
-    s.flight_discount,
-    s.hotel_discount,
-    CASE WHEN s.flight_discount THEN (1 + floor(random() * 12)) * 0.05 END,
-    CASE WHEN s.hotel_discount THEN (1 + floor(random() * 12)) * 0.05 END,
-    s.has_trip AND s.r_kind < 0.85,
-    s.has_trip AND s.r_kind > 0.25,
-    1 + floor(s.r_len * s.r_len * 40)::integer,
-    s.has_trip AND random() < 0.04
-FROM (
-    SELECT
-        i,
-        1 + floor(random() * 1000000)::integer AS user_id,
-        random() < 0.43 AS has_trip,
-        random() AS r_kind,
-        random() AS r_len,
-        timestamp '2021-04-01' + date_trunc('second', random() * interval '730 days') AS session_start,
-        random() < 0.17 AS flight_discount,
-        random() < 0.13 AS hotel_discount
-    FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS i
-) AS s
-"""
-
-
-def select_sql(variant: Variant) -> str:
-    if variant == "numeric":
-        return "SELECT * FROM sessions"
-    cols = [f"{c}::double precision AS {c}" if c in NUMERIC_COLUMNS else c for c in COLUMNS]
-    return f"SELECT {', '.join(cols)} FROM sessions"
-
-
-def arrow_schema(variant: Variant) -> pa.Schema:
-    """Schema the psycopg paths build (adbc infers its own from the result's column types)."""
-    import pyarrow as pa
-
-    # Unconstrained numeric has no declared scale; the generated amounts have two decimals.
-    amount = pa.float64() if variant == "float8" else pa.decimal128(18, 2)
-    types: dict[str, pa.DataType] = {
-        "session_id": pa.string(),
-        "user_id": pa.int32(),
-        "trip_id": pa.string(),
-        "session_start": pa.timestamp("us"),
-        "session_end": pa.timestamp("us"),
-        "flight_discount_amount": amount,
-        "hotel_discount_amount": amount,
-        "page_clicks": pa.int32(),
-    }
-    return pa.schema([(c, types.get(c, pa.bool_())) for c in COLUMNS])
-
-
-# --------------------------------------------------------------------------------------------------
-# Methods (run inside the child process). Each returns (rows, bytes, schema or None).
-# --------------------------------------------------------------------------------------------------
-
-Result = tuple[int, int, "pa.Schema | None"]
-
-
-def run_adbc(url: str, variant: Variant, batch_rows: int) -> Result:
-    import adbc_driver_postgresql.dbapi as adbc
-
-    rows = nbytes = 0
-    with adbc.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(select_sql(variant))
-        reader = cur.fetch_record_batch()
-        for batch in reader:
-            rows += batch.num_rows
-            nbytes += batch.nbytes
-        return rows, nbytes, reader.schema
-
-
-def _copy_rows(url: str, sql: str) -> Iterator[memoryview | bytes]:
-    """Yield COPY ... TO STDOUT data, one message (= one row) at a time."""
-    with psycopg.connect(url) as conn, conn.cursor() as cur, cur.copy(sql) as copy:
-        yield from copy
-
-
-def _copy_blocks(url: str, variant: Variant, block_bytes: int) -> Iterator[bytearray]:
-    """CSV COPY output gathered into blocks of whole rows of at least ``block_bytes``."""
-    block = bytearray()
-    for row in _copy_rows(url, f"COPY ({select_sql(variant)}) TO STDOUT (FORMAT csv)"):
-        block += row
-        if len(block) >= block_bytes:
-            yield block
-            block = bytearray()
-    if block:
-        yield block
-
-
-def _csv_parser(variant: Variant) -> Callable[[bytearray], pa.Table]:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    schema = arrow_schema(variant)
-    read = pacsv.ReadOptions(column_names=schema.names, block_size=32 << 20)
-    parse = pacsv.ParseOptions(newlines_in_values=True)
-    convert = pacsv.ConvertOptions(
-        column_types=schema,
-        # COPY csv writes NULL as an unquoted empty field and '' as "": keep them apart.
-        null_values=[""],
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=False,
-        true_values=["t"],
-        false_values=["f"],
-        check_utf8=False,  # client_encoding is UTF8: the server already guarantees valid UTF-8
-    )
-
-    def parse_block(block: bytearray) -> pa.Table:
-        return pacsv.read_csv(pa.py_buffer(block), read_options=read, parse_options=parse, convert_options=convert)
-
-    return parse_block
-
-
-def run_psycopg_csv_serial(url: str, variant: Variant, batch_rows: int, block_mib: int = 16) -> Result:
-    parse_block = _csv_parser(variant)
-    rows = nbytes = 0
-    schema = None
-    for block in _copy_blocks(url, variant, block_mib << 20):
-        table = parse_block(block)
-        schema = table.schema
-        for batch in table.to_batches():
-            rows += batch.num_rows
-            nbytes += batch.nbytes
-    return rows, nbytes, schema
-
-
-def run_psycopg_csv(url: str, variant: Variant, batch_rows: int, block_mib: int = 16) -> Result:
-    parse_block = _csv_parser(variant)
-    blocks: queue.Queue[bytearray | None] = queue.Queue(maxsize=2)  # bounds memory to ~3 blocks
-    totals = {"rows": 0, "bytes": 0}
-    schema: list[pa.Schema] = []
-    errors: list[BaseException] = []
-
-    def consume() -> None:
-        while (block := blocks.get()) is not None:
-            if errors:
-                continue  # keep draining so the producer never blocks forever
-            try:
-                table = parse_block(block)
-            except BaseException as exc:
-                errors.append(exc)
-                continue
-            schema[:] = [table.schema]
-            for batch in table.to_batches():
-                totals["rows"] += batch.num_rows
-                totals["bytes"] += batch.nbytes
-
-    worker = threading.Thread(target=consume, name="csv-parse")
-    worker.start()
-    try:
-        for block in _copy_blocks(url, variant, block_mib << 20):
-            blocks.put(block)
-            if errors:
-                break
-    finally:
-        blocks.put(None)
-        worker.join()
-    if errors:
-        raise errors[0]
-    return totals["rows"], totals["bytes"], schema[0] if schema else None
-
-
-def run_psycopg_fetchmany(url: str, variant: Variant, batch_rows: int) -> Result:
-    import pyarrow as pa
-    from psycopg.rows import dict_row
-
-    schema = arrow_schema(variant)
-    rows = nbytes = 0
-    with (
-        psycopg.connect(url) as conn,
-        conn.cursor(name="sessions_stream", row_factory=dict_row) as cur,  # server-side cursor
-    ):
-        cur.execute(select_sql(variant))
-        while chunk := cur.fetchmany(batch_rows):
-            batch = pa.RecordBatch.from_pylist(chunk, schema=schema)
-            rows += batch.num_rows
-            nbytes += batch.nbytes
-    return rows, nbytes, schema
-
-
-def _run_raw_copy(url: str, variant: Variant, fmt: str) -> Result:
-    rows = nbytes = 0
-    with open("/dev/null", "wb") as sink:
-        for data in _copy_rows(url, f"COPY ({select_sql(variant)}) TO STDOUT {fmt}"):
-            sink.write(data)
-            rows += 1
-            nbytes += len(data)
-    if "binary" in fmt:
-        rows -= 1  # binary COPY sends its trailer as a message of its own
-    return rows, nbytes, None
-
-
-def run_raw_copy_text(url: str, variant: Variant, batch_rows: int) -> Result:
-    return _run_raw_copy(url, variant, "")
-
-
-def run_raw_copy_binary(url: str, variant: Variant, batch_rows: int) -> Result:
-    return _run_raw_copy(url, variant, "(FORMAT binary)")
-
-
-METHODS: dict[str, Callable[[str, Variant, int], Result]] = {
-    "adbc": run_adbc,
-    "psycopg_csv": run_psycopg_csv,
-    "psycopg_csv_serial": run_psycopg_csv_serial,
-    "psycopg_fetchmany": run_psycopg_fetchmany,
-    "raw_copy_text": run_raw_copy_text,
-    "raw_copy_binary": run_raw_copy_binary,
-}
 # What "MB/s" counts for each method.
 BYTES_KIND = {"raw_copy_text": "COPY bytes", "raw_copy_binary": "COPY bytes"}
 DEFAULT_PLAN: tuple[tuple[str, Variant], ...] = (
@@ -309,36 +59,6 @@ DEFAULT_PLAN: tuple[tuple[str, Variant], ...] = (
 )
 
 
-# Imported before the clock starts: adbc_driver_postgresql.dbapi alone takes ~1.2 s because it
-# pulls in pyarrow.dataset, pandas and polars. Their memory does count towards peak RSS.
-METHOD_IMPORTS: dict[str, tuple[str, ...]] = {
-    "adbc": ("adbc_driver_postgresql.dbapi", "pyarrow"),
-    "psycopg_csv": ("pyarrow", "pyarrow.csv"),
-    "psycopg_csv_serial": ("pyarrow", "pyarrow.csv"),
-    "psycopg_fetchmany": ("pyarrow", "psycopg.rows"),
-    "raw_copy_text": (),
-    "raw_copy_binary": (),
-}
-
-
-def child_main(method: str, url: str, variant: Variant, batch_rows: int) -> None:
-    """Run one method once and print a JSON result line."""
-    run = METHODS[method]
-    for module in METHOD_IMPORTS[method]:
-        importlib.import_module(module)
-    start = time.perf_counter()
-    rows, nbytes, schema = run(url, variant, batch_rows)
-    seconds = time.perf_counter() - start
-    types = {c: str(schema.field(c).type) for c in REPORTED_COLUMNS} if schema is not None else {}
-    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"seconds": seconds, "rows": rows, "bytes": nbytes, "rss": peak_rss_mib, "types": types}))
-
-
-# --------------------------------------------------------------------------------------------------
-# Parent: set up the server and data, run the plan, print the tables.
-# --------------------------------------------------------------------------------------------------
-
-
 @dataclass
 class Measurement:
     method: str
@@ -352,34 +72,6 @@ class Measurement:
     @property
     def label(self) -> str:
         return self.method if self.variant == "float8" else f"{self.method} [numeric]"
-
-
-def load_sessions(url: str, rows: int) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(CREATE_SQL)
-        step = 1_000_000
-        for lo in range(1, rows + 1, step):
-            conn.execute(FILL_SQL, {"lo": lo, "hi": min(lo + step - 1, rows)})
-        conn.execute("ALTER TABLE sessions ADD PRIMARY KEY (session_id)")
-        conn.execute("VACUUM ANALYZE sessions")
-
-
-def describe_table(url: str) -> dict[str, Any]:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT count(*), avg((trip_id IS NULL)::int), avg((flight_discount_amount IS NULL)::int),"
-            " pg_size_pretty(pg_table_size('sessions')), current_setting('server_version')"
-            " FROM sessions"
-        ).fetchone()
-    assert row is not None
-    count, trip_null, amount_null, size, version = row
-    return {
-        "rows": count,
-        "trip_id NULL": f"{float(trip_null):.1%}",
-        "flight_discount_amount NULL": f"{float(amount_null):.1%}",
-        "table size": size,
-        "server": version,
-    }
 
 
 def run_child(method: str, variant: Variant, url: str, batch_rows: int) -> dict[str, Any]:

@@ -7,7 +7,9 @@ on loopback, so the URL carries no password. Nothing here is meant for data you 
 
 PostgreSQL refuses to run as root. When this process is root (as in CI containers) the server
 binaries are run as the unprivileged ``postgres`` system user through ``runuser -u postgres --``
-and the server's directory is chowned to that user; otherwise they are run directly.
+and the server's directory is chowned to that user; otherwise they are run directly
+(local_postgres_binaries.py). The cluster's folders, configuration and pg_ctl calls are in
+local_postgres_cluster.py.
 
 Developers can run a server by hand::
 
@@ -21,13 +23,8 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
-import os
-import pwd
 import shutil
 import signal
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,6 +33,18 @@ from typing import Self
 
 import psycopg
 from psycopg import sql
+
+from tools.local_postgres_binaries import PG_USER, as_root, find_postgres_bin_dir
+from tools.local_postgres_cluster import (
+    free_port,
+    hand_to_postgres_user,
+    init_cluster,
+    log_tail,
+    lost_port_race,
+    pg_ctl_start,
+    pg_ctl_stop,
+    prepare_dirs,
+)
 
 __all__ = ["THROWAWAY_SETTINGS", "LocalPostgres", "find_postgres_bin_dir", "main"]
 
@@ -56,49 +65,6 @@ THROWAWAY_SETTINGS: Mapping[str, str] = {
     "max_wal_size": "4GB",
     "shared_buffers": "256MB",
 }
-
-_PG_USER = "postgres"  # both the OS user (when root) and the database superuser
-_LIB_POSTGRESQL = Path("/usr/lib/postgresql")
-_INSTALL_HINT = (
-    "PostgreSQL server binaries (initdb, pg_ctl, postgres) are missing. Install them, e.g. "
-    "`apt-get install postgresql` on Debian/Ubuntu (or `brew install postgresql` on macOS), "
-    "and make sure `pg_ctl` is on PATH or under /usr/lib/postgresql/<version>/bin."
-)
-# Unix socket paths are limited to ~107 bytes; the socket file is ".s.PGSQL.<port>" inside
-# the socket directory, so keep the directory path well below that.
-_MAX_SOCKET_DIR_LEN = 80
-
-
-def find_postgres_bin_dir() -> Path:
-    """Directory holding ``initdb`` and ``pg_ctl``.
-
-    ``pg_ctl`` on PATH wins (symlinks are resolved, so a ``/usr/local/bin/pg_ctl`` link to
-    ``/usr/lib/postgresql/15/bin/pg_ctl`` yields the latter); otherwise the highest-versioned
-    ``/usr/lib/postgresql/<version>/bin`` is used. Raises ``RuntimeError`` when neither exists.
-    """
-    candidates: list[Path] = []
-    on_path = shutil.which("pg_ctl")
-    if on_path is not None:
-        candidates += [Path(on_path).resolve().parent, Path(on_path).parent]
-    if _LIB_POSTGRESQL.is_dir():
-        versions = [p for p in _LIB_POSTGRESQL.iterdir() if (p / "bin").is_dir()]
-        versions.sort(key=_version_key, reverse=True)
-        candidates += [p / "bin" for p in versions]
-    for bin_dir in candidates:
-        if all(os.access(bin_dir / name, os.X_OK) for name in ("pg_ctl", "initdb", "postgres")):
-            return bin_dir
-    raise RuntimeError(_INSTALL_HINT)
-
-
-def _version_key(path: Path) -> tuple[int, ...]:
-    parts = path.name.split(".")
-    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else (-1,)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LocalPostgres:
@@ -173,7 +139,7 @@ class LocalPostgres:
         return self.url_for(self.dbname)
 
     def url_for(self, dbname: str) -> str:
-        return f"postgresql://{_PG_USER}@127.0.0.1:{self.port}/{dbname}"
+        return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{dbname}"
 
     @property
     def is_running(self) -> bool:
@@ -184,12 +150,15 @@ class LocalPostgres:
         if self._running:
             return self
         self._bin_dir = find_postgres_bin_dir()
-        self._prepare_dirs()
+        self._owned_dirs = []
+        self._base_dir, self._socket_dir = prepare_dirs(self._requested_base_dir, self._owned_dirs)
+        if as_root():
+            hand_to_postgres_user(self._base_dir, self._socket_dir)
         try:
-            self._init_cluster()
+            init_cluster(self._bin_dir, self._base_dir, self.data_dir, self.socket_dir, self.settings)
             self._start_server()
             atexit.register(self.stop)
-            self._create_database()
+            self.create_database(self.dbname)
         except BaseException:
             self.stop()
             raise
@@ -201,14 +170,19 @@ class LocalPostgres:
             atexit.unregister(self.stop)
         if self._running and self._bin_dir is not None:
             self._running = False
-            self._run_pg(
-                [str(self._bin_dir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w"],
-                check=False,
-            )
+            pg_ctl_stop(self._bin_dir, self._base_dir, self.data_dir)
         self._running = False
         for path in reversed(self._owned_dirs):
             shutil.rmtree(path, ignore_errors=True)
         self._owned_dirs.clear()
+
+    def create_database(self, dbname: str) -> str:
+        """Create `dbname` unless it exists (tests that change their source take a private one); its URL."""
+        if dbname != PG_USER:
+            with psycopg.connect(self.url_for(PG_USER), autocommit=True, connect_timeout=10) as conn:
+                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone():
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        return self.url_for(dbname)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -227,156 +201,27 @@ class LocalPostgres:
 
     # -- internals ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _as_root() -> bool:
-        return os.geteuid() == 0
-
-    def _pg_user_ids(self) -> tuple[int, int]:
-        try:
-            entry = pwd.getpwnam(_PG_USER)
-        except KeyError:
-            raise RuntimeError(
-                "Running as root, but PostgreSQL refuses to run as root and there is no "
-                f"'{_PG_USER}' system user to run it as. Install the postgresql package (it creates "
-                f"the user) or `useradd --system {_PG_USER}`, or run as a non-root user."
-            ) from None
-        return entry.pw_uid, entry.pw_gid
-
-    def _prepare_dirs(self) -> None:
-        self._owned_dirs = []
-        if self._requested_base_dir is None:
-            base = Path(tempfile.mkdtemp(prefix="pg", dir="/tmp" if Path("/tmp").is_dir() else None))
-            self._owned_dirs.append(base)
-        else:
-            base = self._requested_base_dir
-            base.mkdir(parents=True, exist_ok=True)
-        self._base_dir = base
-        if len(str(base)) <= _MAX_SOCKET_DIR_LEN:
-            self._socket_dir = base
-        else:
-            self._socket_dir = Path(tempfile.mkdtemp(prefix="pg", dir="/tmp"))
-            self._owned_dirs.append(self._socket_dir)
-        if self._as_root():
-            uid, gid = self._pg_user_ids()
-            for path in {base, self._socket_dir}:
-                os.chown(path, uid, gid)
-            probe = subprocess.run(
-                ["runuser", "-u", _PG_USER, "--", "test", "-w", str(base), "-a", "-x", str(base)],
-                check=False,
-            )
-            if probe.returncode != 0:
-                raise RuntimeError(
-                    f"The '{_PG_USER}' user cannot write to {base} (a parent directory is probably not "
-                    "traversable, e.g. pytest's 0700 tmp dirs). Use base_dir=None or a directory "
-                    "under /tmp."
-                )
-
-    def _run_pg(self, argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run a server binary, as the ``postgres`` user when we are root."""
-        cmd = ["runuser", "-u", _PG_USER, "--", *argv] if self._as_root() else list(argv)
-        proc = subprocess.run(
-            cmd,
-            cwd=self._base_dir,  # the postgres user may not be able to enter our cwd
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed with exit code {proc.returncode}:\n{proc.stdout}{proc.stderr}")
-        return proc
-
-    def _init_cluster(self) -> None:
-        """initdb unless ``data_dir`` already holds a cluster, then (re)write our settings file."""
-        assert self._bin_dir is not None
-        conf_name = "local_postgres.conf"
-        if not (self.data_dir / "PG_VERSION").exists():
-            self._run_pg(
-                [
-                    str(self._bin_dir / "initdb"),
-                    "-D",
-                    str(self.data_dir),
-                    "-A",
-                    "trust",
-                    "-U",
-                    _PG_USER,
-                    "-E",
-                    "UTF8",
-                    "--locale=C",
-                    "--no-sync",  # throwaway cluster: do not fsync the fresh files
-                ]
-            )
-            with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
-                conf.write(f"\ninclude_if_exists = '{conf_name}'  # written by tools.local_postgres\n")
-        lines = [
-            "# Written by tools.local_postgres on every start; edits are overwritten.",
-            "listen_addresses = '127.0.0.1'",
-            f"unix_socket_directories = '{_quote_conf(str(self.socket_dir))}'",
-            *(f"{name} = '{_quote_conf(value)}'" for name, value in self.settings.items()),
-        ]
-        conf_path = self.data_dir / conf_name
-        conf_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        if self._as_root():
-            os.chown(conf_path, *self._pg_user_ids())
-
     def _start_server(self) -> None:
-        assert self._bin_dir is not None
+        """Start on the requested port, or on a free one (five tries, in case another process takes it first)."""
+        assert self._bin_dir is not None and self._base_dir is not None
         attempts = 1 if self._requested_port is not None else 5
         for attempt in range(attempts):
-            self._port = self._requested_port if self._requested_port is not None else _free_port()
-            self.log_file.unlink(missing_ok=True)  # so the log below is this attempt's only
-            proc = self._run_pg(
-                [
-                    str(self._bin_dir / "pg_ctl"),
-                    "start",
-                    "-D",
-                    str(self.data_dir),
-                    "-l",
-                    str(self.log_file),
-                    "-o",
-                    f"-p {self._port}",
-                    "-w",
-                    "-t",
-                    str(self.start_timeout),
-                ],
-                check=False,
+            self._port = self._requested_port if self._requested_port is not None else free_port()
+            proc = pg_ctl_start(
+                self._bin_dir, self._base_dir, self.data_dir, self.log_file, self._port, self.start_timeout
             )
             if proc.returncode == 0:
                 self._running = True
                 return
-            log = self._log_tail()
-            lost_port_race = "could not bind" in log or "already in use" in log
-            if lost_port_race and attempt + 1 < attempts:
+            log = log_tail(self.log_file)
+            if lost_port_race(log) and attempt + 1 < attempts:
                 continue  # someone grabbed the port we picked: try another one
             # pg_ctl may have given up waiting while the postmaster still runs: stop it.
-            self._run_pg(
-                [str(self._bin_dir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "immediate"],
-                check=False,
-            )
+            pg_ctl_stop(self._bin_dir, self._base_dir, self.data_dir, immediate=True)
             raise RuntimeError(
                 f"PostgreSQL failed to start on 127.0.0.1:{self._port} (pg_ctl exit {proc.returncode}):\n"
                 f"{proc.stdout}{proc.stderr}\n--- {self.log_file} ---\n{log}"
             )
-
-    def _log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def _create_database(self) -> None:
-        self.create_database(self.dbname)
-
-    def create_database(self, dbname: str) -> str:
-        """Create `dbname` unless it exists (tests that change their source take a private one); its URL."""
-        if dbname != _PG_USER:
-            with psycopg.connect(self.url_for(_PG_USER), autocommit=True, connect_timeout=10) as conn:
-                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone():
-                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-        return self.url_for(dbname)
-
-
-def _quote_conf(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "''")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
-
-from dagster import AssetsDefinition, BackfillPolicy, BetaWarning, Definitions, in_process_executor
+from dagster import AssetsDefinition, Definitions, in_process_executor
 
 from traveltide_assets.defs.campaign.checks import asset_checks as campaign_checks
 from traveltide_assets.defs.campaign.plan import campaign_plan
@@ -28,7 +26,8 @@ from traveltide_assets.defs.schedules import daily_refresh
 from traveltide_assets.defs.segments.assets import user_segments
 from traveltide_assets.defs.segments.evidence import segment_evidence
 
-graph_assets: list[AssetsDefinition] = [
+# Each declares a single-run backfill policy (defs/backfill.py): a backfill of many months is one run.
+all_assets: list[AssetsDefinition] = [
     *raw_assets,
     session_cohort,
     user_features,
@@ -48,24 +47,6 @@ graph_assets: list[AssetsDefinition] = [
     executive_summary,
     executive_slides,
 ]
-
-
-def _single_run(assets: AssetsDefinition) -> AssetsDefinition:
-    """The asset with a single-run backfill policy, unless it has a policy of its own.
-
-    A run over a range of session months (`dg launch --assets '*' --partition-range 2023-01...2023-07`, or
-    `dagster asset materialize`) is refused unless every selected asset has a single-run backfill policy
-    (dagster/_cli/asset.py). The session extracts have it; the assets below them are unpartitioned and read every
-    stored month, so a run over any months materialises each of them once: the policy states what they do.
-    """
-    if assets.backfill_policy is not None:
-        return assets
-    with warnings.catch_warnings():  # the backfill policy is marked beta
-        warnings.simplefilter("ignore", BetaWarning)
-        return assets.with_attributes(backfill_policy=BackfillPolicy.single_run())
-
-
-all_assets = [_single_run(assets) for assets in graph_assets]
 
 
 defs = Definitions(

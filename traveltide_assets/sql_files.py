@@ -1,4 +1,4 @@
-"""Access to the project's SQL files (the top-level `sql/` folder, packaged as `_sql` in a wheel)."""
+"""Access to the project's SQL files (the top-level `sql/` folder, packaged as `_sql` in a wheel: project_files.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,11 @@ import re
 from functools import cache
 from pathlib import Path
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
-_CANDIDATES = (_PACKAGE_DIR.parent / "sql", _PACKAGE_DIR / "_sql")
+from traveltide_assets.project_files import project_file
 
 
 def sql_dir() -> Path:
-    for candidate in _CANDIDATES:
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"the project's sql/ folder is missing (looked in {', '.join(map(str, _CANDIDATES))})")
+    return project_file("sql")
 
 
 @cache

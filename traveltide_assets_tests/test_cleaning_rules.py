@@ -6,22 +6,7 @@ import duckdb
 import pytest
 
 from traveltide_assets.sql_files import read_sql
-
-RAW_DDL = """
-CREATE TABLE raw_users (user_id INTEGER, birthdate DATE, gender VARCHAR, married BOOLEAN, has_children BOOLEAN,
-    home_country VARCHAR, home_city VARCHAR, home_airport VARCHAR, home_airport_lat DOUBLE,
-    home_airport_lon DOUBLE, sign_up_date DATE);
-CREATE TABLE raw_sessions (session_id VARCHAR, user_id INTEGER, trip_id VARCHAR, session_start TIMESTAMP,
-    session_end TIMESTAMP, flight_discount BOOLEAN, hotel_discount BOOLEAN, flight_discount_amount DOUBLE,
-    hotel_discount_amount DOUBLE, flight_booked BOOLEAN, hotel_booked BOOLEAN, page_clicks INTEGER,
-    cancellation BOOLEAN);
-CREATE TABLE raw_flights (trip_id VARCHAR, origin_airport VARCHAR, destination VARCHAR,
-    destination_airport VARCHAR, seats INTEGER, return_flight_booked BOOLEAN, departure_time TIMESTAMP,
-    return_time TIMESTAMP, checked_bags INTEGER, trip_airline VARCHAR, destination_airport_lat DOUBLE,
-    destination_airport_lon DOUBLE, base_fare_usd DOUBLE);
-CREATE TABLE raw_hotels (trip_id VARCHAR, hotel_name VARCHAR, nights INTEGER, rooms INTEGER,
-    check_in_time TIMESTAMP, check_out_time TIMESTAMP, hotel_per_room_usd DOUBLE);
-"""
+from traveltide_assets_tests.hand_made import RAW_DDL
 
 
 def _session(

@@ -11,15 +11,22 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from tools.local_postgres import LocalPostgres
 from traveltide_assets.definitions import defs
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.partitions import all_months
 from traveltide_assets_tests.cli_process import embedded_source
 
 ROOT = Path(__file__).resolve().parents[1]
 DG = Path(sys.executable).with_name("dg")  # the `dg` command installed beside this Python
+ASSET_KEYS = sorted(key.to_user_string() for key in defs.resolve_all_asset_keys())
+# defs/raw/ is being rewritten on another branch, where raw_users gets `backfill_policy=SINGLE_RUN_BACKFILL`. Strict:
+# once it has it, the marked test passes, and pytest fails it until this mark is removed.
+RAW_USERS_WITHOUT_POLICY = pytest.mark.xfail(
+    strict=True, reason="raw_users does not declare backfill_policy=SINGLE_RUN_BACKFILL yet (defs/raw/assets.py)"
+)
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -63,6 +70,15 @@ def test_dg_check_defs_loads_the_project() -> None:
     assert "All definitions loaded successfully" in done.stdout + done.stderr
 
 
+@pytest.mark.parametrize(
+    "asset", [pytest.param(a, marks=RAW_USERS_WITHOUT_POLICY) if a == "raw_users" else a for a in ASSET_KEYS]
+)
+def test_every_asset_backfills_many_months_in_one_run(asset: str) -> None:
+    """The CLI runs a partition range (`dg launch --partition-range`) only if every selected asset, partitioned or
+    not, has a single-run backfill policy (defs/backfill.py)."""
+    assert defs.resolve_asset_graph().get(AssetKey(asset)).backfill_policy == SINGLE_RUN_BACKFILL
+
+
 @pytest.mark.slow
 def test_dg_launch_materialises_every_asset_over_every_month(tmp_path: Path) -> None:
     """`dg launch --assets '*'` over all session months: one run, every asset and check, on a small source."""
@@ -79,6 +95,10 @@ def test_dg_launch_materialises_every_asset_over_every_month(tmp_path: Path) -> 
         timeout=600,
         env=_env(DAGSTER_HOME=str(home), TRAVELTIDE_DATA_DIR=str(data)),
     )
+    if defs.resolve_asset_graph().get(AssetKey("raw_users")).backfill_policy is None:
+        # Until raw_users declares its policy (RAW_USERS_WITHOUT_POLICY), the CLI refuses the range, saying why.
+        assert "require all selected assets to have a BackfillPolicy.single_run() policy" in done.stderr
+        pytest.xfail("raw_users does not declare backfill_policy=SINGLE_RUN_BACKFILL yet (defs/raw/assets.py)")
     assert done.returncode == 0, done.stderr[-3000:]
     with DagsterInstance.from_config(str(home)) as instance:
         [run] = instance.get_runs()

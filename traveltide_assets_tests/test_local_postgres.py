@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tools import local_postgres
+from tools import local_postgres_binaries
 from tools.local_postgres import LocalPostgres
 
 
@@ -73,7 +73,7 @@ def test_unreachable_base_dir_is_reported_when_root(tmp_path: Path) -> None:
 
 
 def test_missing_binaries_gives_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(local_postgres.shutil, "which", lambda name: None)
-    monkeypatch.setattr(local_postgres, "_LIB_POSTGRESQL", tmp_path / "nowhere")
+    monkeypatch.setattr(local_postgres_binaries.shutil, "which", lambda name: None)
+    monkeypatch.setattr(local_postgres_binaries, "_LIB_POSTGRESQL", tmp_path / "nowhere")
     with pytest.raises(RuntimeError, match="apt-get install postgresql"):
         LocalPostgres().start()

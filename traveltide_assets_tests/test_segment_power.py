@@ -17,7 +17,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from traveltide_assets.defs.report.html import _evidence_section
+from traveltide_assets.defs.report.html_findings import evidence_section
 from traveltide_assets.lib.catalog import PERKS
 from traveltide_assets.lib.evidence import ALPHA, _permuted, assess_segments, exclusivity, normal_scores
 from traveltide_assets.lib.power import (
@@ -168,15 +168,15 @@ def _evidence_row(users: int, excess: float, p_value: float) -> dict:
 def test_the_report_says_which_of_the_three_and_names_the_detectable_shift() -> None:
     exists = _evidence_row(6_000, expected_exclusivity(0.8), 0.001)
     assert exists["verdict"] == SEGMENTS_EXIST and exists["estimated_shift_sd"] == pytest.approx(0.8)
-    page = _evidence_section(exists)
+    page = evidence_section(exists)
     assert 'class="verdict yes"' in page and "Yes: customer groups" in page and "estimated 0.80 SD" in page
     none = _evidence_row(5_998, 0.0, 0.55)
-    page = _evidence_section(none)
+    page = evidence_section(none)
     assert none["verdict"] == EVIDENCE_OF_NONE and 'class="verdict no"' in page
     assert "rule out groups whose fans stand out on their own perk&#x27;s behaviour by 0.5 SD or more" in page
     assert "with 5,998 customers the test detects a shift of 0.58 SD with 80% power" in page
     small = _evidence_row(624, expected_exclusivity(0.4), 0.2)
-    page = _evidence_section(small)
+    page = evidence_section(small)
     assert small["verdict"] == NO_EVIDENCE_AT_THIS_SIZE and 'class="verdict unsure"' in page
     assert "Not decidable at this size" in page and "with 624 customers the test detects a shift of 1.09 SD" in page
     assert html.escape(verdict_sentence(small)) in page

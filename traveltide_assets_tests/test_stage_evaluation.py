@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 from dagster import materialize
@@ -15,6 +14,7 @@ from traveltide_assets.lib.catalog import PERKS
 from traveltide_assets.sources.contract import GROUND_TRUTH_FILE
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.warehouse import Warehouse
+from traveltide_assets_tests.hand_made import read_table, warehouse_with
 
 MEAL, BAG, CANCEL, DISCOUNT, NIGHT = PERKS
 # user_id, favourite assigned, its probability, band, planted favourite
@@ -36,16 +36,12 @@ def _probabilities(favourite: str, probability: float) -> dict[str, float]:
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
-    warehouse = Warehouse.in_folder(tmp_path / "data")
     assignments = pd.DataFrame(
         [(u, f, p, band) for u, f, p, band, _ in CUSTOMERS],
         columns=["user_id", "favourite_perk", "probability", "confidence"],
     )
     probabilities = pd.DataFrame([{"user_id": u, **_probabilities(f, p)} for u, f, p, _, _ in CUSTOMERS])
-    with warehouse.connect() as con:
-        con.from_df(assignments).create("perk_assignments")
-        con.from_df(probabilities).create("perk_probabilities")
-    return warehouse
+    return warehouse_with(tmp_path / "data", {"perk_assignments": assignments, "perk_probabilities": probabilities})
 
 
 def _source(folder: Path, with_truth: bool) -> TravelTideSource:
@@ -56,22 +52,17 @@ def _source(folder: Path, with_truth: bool) -> TravelTideSource:
     return TravelTideSource(embedded_dir=str(folder))
 
 
-def _table(warehouse: Warehouse, name: str) -> pd.DataFrame:
-    with duckdb.connect(warehouse.path, read_only=True) as con:
-        return con.sql(f"SELECT * FROM {name}").df()
-
-
 def test_accuracy_and_calibration_against_a_planted_truth(warehouse: Warehouse, tmp_path: Path) -> None:
     source = _source(tmp_path / "source", with_truth=True)
     result = materialize([perk_accuracy, perk_calibration], resources={"source": source, "warehouse": warehouse})
     assert result.success
-    accuracy = _table(warehouse, "perk_accuracy").set_index("perk")
+    accuracy = read_table(warehouse, "perk_accuracy").set_index("perk")
     assert accuracy.loc["all", "precision"] == pytest.approx(RIGHT / len(CUSTOMERS))
     assert accuracy.loc["all", "support"] == len(CUSTOMERS)
     # Planted meal fans: customer 1 (assigned meal) and 5 (assigned night); recall 1/2.
     assert accuracy.loc[MEAL, "recall"] == pytest.approx(0.5)
     assert (accuracy.loc[MEAL, f"assigned_{MEAL}"], accuracy.loc[MEAL, f"assigned_{NIGHT}"]) == (1, 1)
-    calibration = _table(warehouse, "perk_calibration")
+    calibration = read_table(warehouse, "perk_calibration")
     overall = calibration[calibration["kind"] == "all"].iloc[0]
     assert overall["users"] == len(CUSTOMERS)
     assert overall["accuracy"] == pytest.approx(RIGHT / len(CUSTOMERS))
@@ -88,6 +79,6 @@ def test_without_a_truth_both_tables_are_empty_and_say_why(warehouse: Warehouse,
     result = materialize([perk_accuracy, perk_calibration], resources={"source": source, "warehouse": warehouse})
     assert result.success
     for name in ("perk_accuracy", "perk_calibration"):
-        assert _table(warehouse, name).empty, name
+        assert read_table(warehouse, name).empty, name
         assert pd.read_parquet(warehouse.parquet_path(name)).empty, name
         assert result.asset_materializations_for_node(name)[0].metadata["truth"].value == NO_TRUTH

@@ -38,18 +38,31 @@ from traveltide_assets.storage.paths import (
 from traveltide_assets.storage.run_lock import RunLockError
 from traveltide_assets.synthetic.mixes import UnknownMixError
 
+Subcommands = argparse._SubParsersAction  # what add_subparsers returns: one add_parser per command
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from traveltide_assets.defs.cohort.settings import StudySettings
     from traveltide_assets.synthetic.generate import REAL_USERS  # loads numpy: here, not on importing the CLI
 
     # Sub-commands' parsers are made by the same class, so `traveltide run --bad` is one line too.
     parser = OneLineParser(prog="traveltide", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_generate(sub, REAL_USERS)
+    _add_run(sub, REAL_USERS)
+    _add_ui(sub)
+    _add_evaluate(sub)
+    _add_bench(sub)
+    _add_fidelity(sub)
+    _add_simulate_campaign(sub)
+    _add_campaign_coverage(sub, REAL_USERS)
+    return parser
 
+
+def _add_generate(sub: Subcommands, real_users: int) -> None:
+    """`traveltide generate`: a synthetic source into PostgreSQL or a Parquet folder."""
     gen = sub.add_parser("generate", help="generate a synthetic TravelTide source with planted perk preferences")
     gen.add_argument(
-        "--users", type=positive_int, default=REAL_USERS, help="number of users (default: the real volume)"
+        "--users", type=positive_int, default=real_users, help="number of users (default: the real volume)"
     )
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument("--mix", default="default", help="perk mix: default, unbalanced, null, or 'perk=share,...'")
@@ -61,10 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.set_defaults(func=cmd_generate)
 
+
+def _add_run(sub: Subcommands, real_users: int) -> None:
+    """`traveltide run`: the whole graph, or chosen months, headless."""
     run = sub.add_parser(
         "run",
         help="materialise the whole asset graph headless (source: $TRAVELTIDE_SOURCE_URL, else the embedded store)",
     )
+    from traveltide_assets.defs.cohort.settings import StudySettings
+
     study = StudySettings.model_fields  # the cohort definition's defaults live with the definition
     run.add_argument(
         "--cohort-start",
@@ -80,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--users",
         type=positive_int,
-        default=REAL_USERS,
+        default=real_users,
         help="users to generate if the embedded store is absent (default: the real volume, %(default)s)",
     )
     run.add_argument(
@@ -97,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
 
+
+def _add_ui(sub: Subcommands) -> None:
+    """`traveltide ui`: the Dagster UI on the instance `run` records in."""
     ui = sub.add_parser(
         "ui",
         help="the Dagster UI (dg dev) on the instance `run` records in: <data folder>/dagster_home, or $DAGSTER_HOME",
@@ -105,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=positive_int, default=3000, help="port (default: %(default)s)")
     ui.set_defaults(func=cmd_ui)
 
+
+def _add_evaluate(sub: Subcommands) -> None:
+    """`traveltide evaluate`: the method over seeds and perk mixes."""
     ev = sub.add_parser("evaluate", help="accuracy, ceiling and segment evidence over seeds and perk mixes")
     ev.add_argument("--seeds", type=int_list, default=[1, 2, 3], help="comma-separated seeds (default 1,2,3)")
     ev.add_argument("--mixes", default="default,null,unbalanced", help="comma-separated perk mixes")
@@ -118,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.set_defaults(func=cmd_evaluate)
 
+
+def _add_bench(sub: Subcommands) -> None:
+    """`traveltide bench`: the product against its peers (from a checkout only)."""
     be = sub.add_parser("bench", help="time the product against the usual pandas approach and the COPY limit")
     be.add_argument("--users", type=positive_int, default=1_020_926, help="users (default: the real volume)")
     be.add_argument("--url", help="a PostgreSQL to use (default: a throwaway local server)")
@@ -140,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--out", help="with --curve: folder for scale_curve.csv, .png and .json (default: docs)")
     be.set_defaults(func=cmd_bench)
 
+
+def _add_fidelity(sub: Subcommands) -> None:
+    """`traveltide fidelity`: a source's per-user behaviour against the real cohort's."""
     fi = sub.add_parser("fidelity", help="per-user behaviour of a source against the real cohort's reference (KS)")
     fi.add_argument("--reference", required=True, help="reference.json of the real cohort (shared/real-cohort)")
     fi.add_argument("--url", help="a PostgreSQL source (default: $TRAVELTIDE_SOURCE_URL, else --source)")
@@ -151,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     fi.add_argument("--bound", type=non_negative_float, default=0.05, help="largest KS distance accepted per feature")
     fi.set_defaults(func=cmd_fidelity)
 
+
+def _add_simulate_campaign(sub: Subcommands) -> None:
+    """`traveltide simulate-campaign`: planted sign-ups for a campaign plan."""
     sim = sub.add_parser(
         "simulate-campaign",
         help="planted sign-ups for the current campaign plan, from a synthetic source's truth (testing the read-out)",
@@ -169,16 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(func=cmd_simulate_campaign)
 
+
+def _add_campaign_coverage(sub: Subcommands, real_users: int) -> None:
+    """`traveltide campaign-coverage`: does the read-out's interval cover a planted uplift."""
     co = sub.add_parser(
         "campaign-coverage",
         help="per seed: source, plan, simulated sign-ups, read-out; does the 95%% CI cover the planted uplift",
     )
     co.add_argument("--seeds", type=int_list, default=list(range(1, 21)), help="comma-separated seeds (default 1..20)")
-    co.add_argument("--users", type=positive_int, default=REAL_USERS, help="users per synthetic source (real volume)")
+    co.add_argument("--users", type=positive_int, default=real_users, help="users per synthetic source (real volume)")
     _planted_response_arguments(co)
     co.add_argument("--json", help="write the rows as JSON to this path")
     co.set_defaults(func=cmd_campaign_coverage)
-    return parser
 
 
 def _planted_response_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,15 +12,13 @@ import os
 import shutil
 from pathlib import Path
 
+from traveltide_assets.project_files import project_file
 from traveltide_assets.storage.atomic import ensure_folder, replacing
 from traveltide_assets.storage.paths import data_dir
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 INSTANCE_FOLDER = "dagster_home"
 CONFIG_FILE = "dagster.yaml"
-
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]
-_CONFIG_CANDIDATES = (_PACKAGE_DIR.parent / "deploy" / CONFIG_FILE, _PACKAGE_DIR / "_deploy" / CONFIG_FILE)
 
 
 def dagster_home() -> Path:
@@ -31,11 +29,7 @@ def dagster_home() -> Path:
 
 def default_config() -> Path:
     """The project's instance configuration (deploy/dagster.yaml)."""
-    for candidate in _CONFIG_CANDIDATES:
-        if candidate.is_file():
-            return candidate
-    looked = ", ".join(map(str, _CONFIG_CANDIDATES))
-    raise FileNotFoundError(f"the instance configuration is missing (looked in {looked})")
+    return project_file(f"deploy/{CONFIG_FILE}")
 
 
 def ensure_dagster_home() -> Path:

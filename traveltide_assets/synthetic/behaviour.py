@@ -19,7 +19,7 @@ from traveltide_assets.synthetic.columns import expit
 _DEFAULT_SHARE = 1.0 / len(PERKS)
 
 # Log-sd of a user's own pace (session length and clicks): small, the real cohort's per-user average minutes lie
-# close together (10% and 90% at 1.3 and 3 min); most of the spread is from session to session (trips.py).
+# close together (10% and 90% at 1.3 and 3 min); most of the spread is from session to session (sessions.py).
 BROWSE_PACE_SPREAD = 0.02
 # A user's typical stay (median nights); trips.py spreads single stays around it.
 NIGHTS_MEDIAN = 2.57
@@ -127,7 +127,7 @@ def draw_behaviour(
             + spread.bags_family_log * family
         ),
         type_logits=type_logits,
-        # Re-centred (was -2.45) for the heavy-user damping in trips.py: 1.6% of the whole base's sessions cancel.
+        # Re-centred (was -2.45) for the heavy-user damping in sessions.py: 1.6% of the whole base's sessions cancel.
         cancel_p=expit(-2.2 + spread.cancel_logit * z[:, 4] + s * effects.cancel_logit * cancel),
         lead_days_median=np.exp(np.log(9.0) + spread.lead_log * z[:, 5] + s * effects.lead_log * cancel),
         discount_book_log=0.25 + spread.discount_book_log * z[:, 6] + s * effects.discount_book_log * disc,

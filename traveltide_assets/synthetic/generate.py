@@ -16,10 +16,10 @@ import pyarrow as pa
 from traveltide_assets.lib.catalog import NO_PERK, PERKS
 from traveltide_assets.sources import contract as schema
 from traveltide_assets.synthetic.behaviour import draw_behaviour
+from traveltide_assets.synthetic.bookings import draw_bookings
 from traveltide_assets.synthetic.columns import US_PER_MINUTE, expit, to_decimal
 from traveltide_assets.synthetic.mixes import resolve_mix
 from traveltide_assets.synthetic.reference import Reference, load_reference
-from traveltide_assets.synthetic.trips import draw_bookings
 
 REAL_USERS = 1_020_926
 FIRST_SIGN_UP = np.datetime64("2021-04-01", "D")

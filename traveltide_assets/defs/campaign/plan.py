@@ -17,6 +17,7 @@ from dagster import (
     asset,
 )
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.campaign.settings import CampaignSettings
 from traveltide_assets.defs.perks.assets import perk_assignments
 from traveltide_assets.lib.campaign_plan import (
@@ -119,6 +120,7 @@ def _plan_metadata(summary: PlanSummary, campaign: CampaignSettings, plan: pd.Da
     "random_perk, stratified by favourite perk and confidence), the email's perk and template. Frozen once "
     "issued: a refresh keeps every planned row and adds new cohort customers with their own assigned_at. "
     "Exported for the email tool to <campaign_dir>/<campaign_id>/plan.csv and plan.parquet.",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def campaign_plan(warehouse: Warehouse, campaign: CampaignSettings) -> MaterializeResult:
     with warehouse.connect() as con:

@@ -14,6 +14,7 @@ from dagster import (
     asset,
 )
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.campaign.plan import campaign_plan
 from traveltide_assets.defs.campaign.settings import CampaignSettings
 from traveltide_assets.defs.campaign.signups import (
@@ -118,6 +119,7 @@ def compute_readout(plan: pd.DataFrame, signups: pd.DataFrame) -> tuple[pd.DataF
     "customers, sign-ups, rate and Wilson 95% interval (table campaign_readout); personalised minus generic and "
     "minus random perk with a Newcomb 95% interval and a p-value, and the verdict in words (table "
     "campaign_uplift). Zero rows while results are awaited. Runs only on sign-ups that pass campaign_signups_valid.",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def campaign_readout(context, warehouse: Warehouse, campaign: CampaignSettings) -> MaterializeResult:
     with warehouse.connect() as con:

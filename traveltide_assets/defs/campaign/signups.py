@@ -21,6 +21,7 @@ from dagster import (
     sensor,
 )
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.campaign.plan import PLAN_TABLE, campaign_plan
 from traveltide_assets.defs.campaign.settings import CampaignSettings
 from traveltide_assets.defs.jobs import campaign_results
@@ -71,6 +72,7 @@ def _record_origin(con: duckdb.DuckDBPyConnection, campaign_id: str, origin: str
     "that exists: the file CampaignSettings.signups_path (Parquet or CSV; env TRAVELTIDE_CAMPAIGN_SIGNUPS), the "
     "source PostgreSQL's table campaign_signups (read-only), the embedded store's campaign_signups.parquet. None: "
     "awaiting results (no rows). A planned customer absent from it did not sign up.",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def campaign_signups(
     context, source: TravelTideSource, warehouse: Warehouse, campaign: CampaignSettings

@@ -3,6 +3,7 @@
 import duckdb
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.raw.assets import raw_assets
 from traveltide_assets.sql_files import read_sql
@@ -25,6 +26,7 @@ def cleaning_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     kinds={"duckdb", "parquet"},
     description="Cleaned sessions of the cohort (sessions after cohort_start, users with more than "
     "min_sessions of them), one row per session with its flight and hotel (sql/cohort/session_cohort.sql).",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def session_cohort(context: AssetExecutionContext, warehouse: Warehouse, study: StudySettings) -> MaterializeResult:
     params = {"cohort_start": study.cohort_start, "min_sessions": study.min_sessions}

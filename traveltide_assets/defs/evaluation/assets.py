@@ -4,6 +4,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.perks.assets import perk_assignments
 from traveltide_assets.defs.perks.probabilities import perk_probabilities
 from traveltide_assets.defs.report import charts
@@ -33,6 +34,7 @@ def _publish(context: AssetExecutionContext, warehouse: Warehouse, name: str, ta
     description="Accuracy of the favourite perk against the synthetic source's planted truth: per planted perk "
     "precision, recall, customers and its row of the confusion matrix, and 'all' (accuracy, balanced accuracy). "
     "No rows for a source without a planted truth. With perk_calibration, the only asset that reads the truth.",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def perk_accuracy(context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse) -> MaterializeResult:
     truth = source.ground_truth()
@@ -60,6 +62,7 @@ def perk_accuracy(context: AssetExecutionContext, source: TravelTideSource, ware
     "per decile of the probability (kind 'decile') and per confidence band ('band'), and for all ('all', with the "
     "expected calibration error, the multi-class Brier score and the accuracy of the most confident fifth) "
     "(traveltide_assets/lib/calibration.py). No rows for a source without a planted truth.",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def perk_calibration(
     context: AssetExecutionContext, source: TravelTideSource, warehouse: Warehouse

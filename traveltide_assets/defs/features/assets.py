@@ -2,6 +2,7 @@
 
 from dagster import MaterializeResult, MetadataValue, asset
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.cohort.assets import session_cohort
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.sql_files import read_sql
@@ -16,6 +17,7 @@ from traveltide_assets.storage.warehouse import Warehouse
     kinds={"duckdb", "parquet"},
     description="One row per cohort user: demographics, browsing, booking, spend, discounts and travel "
     "(sql/features/user_features.sql, documented in docs/features.md).",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def user_features(warehouse: Warehouse, study: StudySettings) -> MaterializeResult:
     with warehouse.connect() as con:

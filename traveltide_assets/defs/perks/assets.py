@@ -3,6 +3,7 @@
 import pyarrow as pa
 from dagster import MaterializeResult, MetadataValue, asset
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.features.assets import user_features
 from traveltide_assets.defs.perks.probabilities import perk_probabilities
 from traveltide_assets.defs.perks.settings import PerkModelSettings
@@ -27,6 +28,7 @@ def _drivers_doc() -> str:
     kinds={"duckdb", "parquet", "pandas"},
     description="One affinity score per perk and user, standardised (cohort mean 0, sd 1); drivers in "
     "traveltide_assets/lib/scoring.py and docs/features.md.",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def perk_scores(warehouse: Warehouse) -> MaterializeResult:
     features = warehouse.read_frame("user_features")
@@ -45,6 +47,7 @@ def perk_scores(warehouse: Warehouse) -> MaterializeResult:
     kinds={"duckdb", "parquet", "pandas"},
     description="Per cohort user: the favourite perk (the most probable), its probability, the runner-up and "
     "its probability, a confidence band (high / medium / low), the favourite's affinity score and a short reason.",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def perk_assignments(warehouse: Warehouse, perk_model: PerkModelSettings) -> MaterializeResult:
     features = warehouse.read_frame("user_features")
@@ -74,6 +77,7 @@ def perk_assignments(warehouse: Warehouse, perk_model: PerkModelSettings) -> Mat
     deps=[perk_assignments],
     kinds={"duckdb", "parquet"},
     description="Users per favourite perk, overall and per segment (sql/perks/perk_summary.sql).",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def perk_summary(warehouse: Warehouse) -> MaterializeResult:
     with warehouse.connect() as con:

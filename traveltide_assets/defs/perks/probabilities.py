@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.cohort.assets import session_cohort
 from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.lib.catalog import PERKS
@@ -46,6 +47,7 @@ def probability_table(user_ids: pd.Series, model: PerkModel) -> pd.DataFrame:
     description="Per cohort customer, the counts and exposures the perk model weighs: bookings by type, "
     "cancelled and discounted bookings, bags over seats flown, extra rooms over stays, and log-scale sums of "
     "lead days, room prices, bundle nights and browsing minutes (sql/perks/perk_evidence.sql).",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def perk_evidence(warehouse: Warehouse) -> MaterializeResult:
     with warehouse.connect() as con:
@@ -60,6 +62,7 @@ def perk_evidence(warehouse: Warehouse) -> MaterializeResult:
     description="Per cohort customer, the probability that each perk is their favourite (p_<perk>, rows sum to "
     "1): a five-class latent-class model with overdispersed likelihoods, fitted by maximum likelihood on the "
     "customers' counts (traveltide_assets/lib/perk_model.py, docs/perk_model.md).",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def perk_probabilities(
     context: AssetExecutionContext, warehouse: Warehouse, perk_model: PerkModelSettings
@@ -113,6 +116,7 @@ def _half_favourites(warehouse: Warehouse, options: ModelOptions, users: np.ndar
     description="Split-half reliability of the favourite perk: each customer's sessions dealt alternately into "
     "two halves, the model fitted on each; per perk and for all, observed and chance agreement, Cohen's kappa, "
     "and the agreement the probabilities predict (traveltide_assets/lib/reliability.py).",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def assignment_reliability(
     context: AssetExecutionContext, warehouse: Warehouse, perk_model: PerkModelSettings

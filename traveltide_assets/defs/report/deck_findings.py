@@ -23,7 +23,7 @@ from traveltide_assets.defs.report.deck_data import (
     ranked_perks,
     sd,
 )
-from traveltide_assets.defs.report.html import kappa_reading
+from traveltide_assets.defs.report.html_findings import kappa_reading
 from traveltide_assets.lib.catalog import CONFIDENCE_BANDS, PERKS
 from traveltide_assets.lib.power import EVIDENCE_OF_NONE, SEGMENTS_EXIST
 

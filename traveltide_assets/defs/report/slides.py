@@ -7,6 +7,7 @@ import duckdb
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.campaign.plan import campaign_plan, plan_design, read_plan
 from traveltide_assets.defs.campaign.readout import READOUT_TABLE, UPLIFT_TABLE, campaign_readout
 from traveltide_assets.defs.campaign.settings import CampaignSettings
@@ -88,6 +89,7 @@ def read_deck_data(
     "speaker notes that script a five-minute talk: the question, the cohort, whether segments exist, the perk "
     "mix, how far to trust a customer's perk, the campaign plan and its power, the read-out (or what it will "
     "show once sign-ups arrive) and next steps (traveltide_assets/defs/report/deck.py).",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def executive_slides(
     context: AssetExecutionContext,

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.campaign.plan import plan_design, read_plan
 from traveltide_assets.defs.campaign.readout import READOUT_TABLE, UPLIFT_TABLE
 from traveltide_assets.defs.campaign.settings import CampaignSettings
@@ -14,7 +15,8 @@ from traveltide_assets.defs.cohort.assets import cleaning_counts
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.perks.settings import PerkModelSettings
 from traveltide_assets.defs.report import charts
-from traveltide_assets.defs.report.html import CampaignSection, ReadoutSection, ReportData, render
+from traveltide_assets.defs.report.html import render
+from traveltide_assets.defs.report.html_data import CampaignSection, ReadoutSection, ReportData
 from traveltide_assets.lib.accuracy import accuracy_from_table
 from traveltide_assets.lib.campaign_plan import policy_sentence, power_sentence, summarise
 from traveltide_assets.lib.catalog import CONFIDENCE_BANDS, PERKS
@@ -141,6 +143,7 @@ def _examples(assignments: pd.DataFrame) -> pd.DataFrame:
     "profiles, favourite perks, how far to trust each customer's perk (split-half reliability, confidence "
     "bands, and with a synthetic truth calibration), the invitation campaign's plan and power, its read-out "
     "(did personalisation work?), example customers, data quality and, with a synthetic truth, accuracy.",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def executive_summary(
     context: AssetExecutionContext,
@@ -159,24 +162,9 @@ def executive_summary(
         accuracy = accuracy_from_table(con.sql("SELECT * FROM perk_accuracy").df())
     assignments, scores, features = frames["perk_assignments"], frames["perk_scores"], frames["user_features"]
     profile = frames["user_segment_profiles"].set_index("segment")
-
-    favourite = assignments.set_index("user_id").loc[features["user_id"], "favourite_perk"].to_numpy()
-    figures = {  # title -> chart: SVG inline in the report, in a .svg file beside it, and in the metadata
-        "Favourite perk distribution": charts.perk_distribution(assignments),
-        "Segment profiles": charts.segment_heatmap(profile, features),
-        "Affinity score distributions": charts.score_distributions(scores),
-        "Cluster projection (PCA 2-D)": charts.cluster_projection(standardised_drivers(features), favourite),
-    }
-    svgs = {title: charts.to_svg(figure) for title, figure in figures.items()}
     report_dir = Path(warehouse.report_dir)
-    for title, svg in svgs.items():
-        write_atomically(report_dir / f"{title.split(' (')[0].lower().replace(' ', '_')}.svg", svg.encode("utf-8"))
-    calibration_svg = None
-    if calibration is not None:
-        calibration_svg = charts.to_svg(charts.calibration_chart(calibration[calibration["kind"] == "decile"]))
-        write_atomically(report_dir / CALIBRATION_CHART_FILE, calibration_svg.encode("utf-8"))
-    else:  # no chart of an earlier synthetic run left beside a report without one
-        (report_dir / CALIBRATION_CHART_FILE).unlink(missing_ok=True)
+    svgs = _write_charts(report_dir, assignments, scores, features, profile)
+    calibration_svg = _write_calibration_chart(report_dir, calibration)
     band_shares = bands["confidence"].value_counts(normalize=True).reindex(list(CONFIDENCE_BANDS), fill_value=0.0)
 
     leaning = pd.crosstab(assignments["segment"], assignments["favourite_perk"], normalize="index")
@@ -205,8 +193,39 @@ def executive_summary(
     report_path = report_dir / REPORT_FILE
     write_atomically(report_path, render(data).encode("utf-8"))
     context.log.info(f"report written to {report_path}")
+    return MaterializeResult(metadata={**provenance, **_report_metadata(data, report_path)})
+
+
+def _write_charts(
+    report_dir: Path, assignments: pd.DataFrame, scores: pd.DataFrame, features: pd.DataFrame, profile: pd.DataFrame
+) -> dict[str, str]:
+    """The report's charts as SVG (title -> SVG), each also written to a .svg file in the report folder."""
+    favourite = assignments.set_index("user_id").loc[features["user_id"], "favourite_perk"].to_numpy()
+    figures = {  # title -> chart: SVG inline in the report, in a .svg file beside it, and in the metadata
+        "Favourite perk distribution": charts.perk_distribution(assignments),
+        "Segment profiles": charts.segment_heatmap(profile, features),
+        "Affinity score distributions": charts.score_distributions(scores),
+        "Cluster projection (PCA 2-D)": charts.cluster_projection(standardised_drivers(features), favourite),
+    }
+    svgs = {title: charts.to_svg(figure) for title, figure in figures.items()}
+    for title, svg in svgs.items():
+        write_atomically(report_dir / f"{title.split(' (')[0].lower().replace(' ', '_')}.svg", svg.encode("utf-8"))
+    return svgs
+
+
+def _write_calibration_chart(report_dir: Path, calibration: pd.DataFrame | None) -> str | None:
+    """The calibration chart as SVG, also written beside the report; None (and no file) without a planted truth."""
+    if calibration is None:  # no chart of an earlier synthetic run left beside a report without one
+        (report_dir / CALIBRATION_CHART_FILE).unlink(missing_ok=True)
+        return None
+    calibration_svg = charts.to_svg(charts.calibration_chart(calibration[calibration["kind"] == "decile"]))
+    write_atomically(report_dir / CALIBRATION_CHART_FILE, calibration_svg.encode("utf-8"))
+    return calibration_svg
+
+
+def _report_metadata(data: ReportData, report_path: Path) -> dict[str, MetadataValue]:
+    """What the materialisation shows: where the report is, its headline figures and its charts."""
     metadata = {
-        **provenance,
         "report_path": MetadataValue.path(str(report_path.resolve())),
         "segments_exist": MetadataValue.bool(bool(data.evidence["segments_exist"])),
         "segment_verdict": MetadataValue.text(str(data.evidence["verdict_sentence"])),
@@ -214,12 +233,12 @@ def executive_summary(
         "perk_shares": MetadataValue.json(
             {p: round(float(n) / max(data.cohort_users, 1), 4) for p, n in data.perk_counts.items()}
         ),
-        **{f"chart/{title}": MetadataValue.md(charts.svg_markdown(title, svg)) for title, svg in svgs.items()},
+        **{f"chart/{title}": MetadataValue.md(charts.svg_markdown(title, svg)) for title, svg in data.charts.items()},
         **_trust_metadata(data),
         **_campaign_metadata(data.campaign),
         **_readout_metadata(data.readout),
     }
-    if accuracy is not None:
-        metadata["accuracy"] = MetadataValue.float(accuracy["accuracy"])
-        metadata["balanced_accuracy"] = MetadataValue.float(accuracy["balanced_accuracy"])
-    return MaterializeResult(metadata=metadata)
+    if data.accuracy is not None:
+        metadata["accuracy"] = MetadataValue.float(data.accuracy["accuracy"])
+        metadata["balanced_accuracy"] = MetadataValue.float(data.accuracy["balanced_accuracy"])
+    return metadata

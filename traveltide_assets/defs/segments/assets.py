@@ -6,6 +6,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.features.assets import user_features
 from traveltide_assets.defs.report import charts
 from traveltide_assets.lib.scoring import DRIVER_FEATURES
@@ -32,7 +33,8 @@ SEGMENT_SEED = 42
             kinds={"duckdb", "parquet"},
             description="Per segment: its users and the mean of each driver feature.",
         ),
-    ]
+    ],
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def user_segments(warehouse: Warehouse) -> Iterator[MaterializeResult]:
     """One k-means fit gives both: the segment of every user and what each segment looks like."""

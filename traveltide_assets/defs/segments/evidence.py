@@ -5,6 +5,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.features.assets import user_features
 from traveltide_assets.lib.evidence import METHOD, affinity_signals, assess_segments
 from traveltide_assets.lib.power import verdict_sentence
@@ -21,6 +22,7 @@ EVIDENCE_SEED = 2023
     description="Do distinct perk-affinity segments exist? Exclusivity test against a permutation null, "
     "with effect size, p-value, the shift it can detect at this cohort size, the shift it estimates, the verdict "
     "in words, cluster quality and stability (traveltide_assets/lib/evidence.py, power.py).",
+    backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def segment_evidence(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     features = warehouse.read_frame("user_features")
