@@ -11,22 +11,23 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from tools.local_postgres import LocalPostgres
 from traveltide_assets.definitions import defs
 from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
+from traveltide_assets.defs.campaign import checks as campaign
+from traveltide_assets.defs.cohort import checks as cohort
+from traveltide_assets.defs.features import checks as features
 from traveltide_assets.defs.partitions import all_months
+from traveltide_assets.defs.perks import checks as perks
+from traveltide_assets.defs.raw import checks as raw
+from traveltide_assets.defs.raw.extract_plan import SESSION_TABLES
 from traveltide_assets_tests.cli_process import embedded_source
 
 ROOT = Path(__file__).resolve().parents[1]
 DG = Path(sys.executable).with_name("dg")  # the `dg` command installed beside this Python
 ASSET_KEYS = sorted(key.to_user_string() for key in defs.resolve_all_asset_keys())
-# defs/raw/ is being rewritten on another branch, where raw_users gets `backfill_policy=SINGLE_RUN_BACKFILL`. Strict:
-# once it has it, the marked test passes, and pytest fails it until this mark is removed.
-RAW_USERS_WITHOUT_POLICY = pytest.mark.xfail(
-    strict=True, reason="raw_users does not declare backfill_policy=SINGLE_RUN_BACKFILL yet (defs/raw/assets.py)"
-)
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -47,7 +48,13 @@ def test_definitions_hold_the_whole_lineage_schedule_and_checks() -> None:
         "perk_summary",
     } <= keys
     assert repo.get_schedule_def("daily_refresh").cron_schedule == "0 4 * * *"
-    assert len(list(repo.asset_graph.asset_check_keys)) == 26
+    # Every SQL rule of every stage's checks.py, the source-schema check of each table that reads the source, and
+    # the campaign's sign-ups check: nothing more, nothing less.
+    rules = [spec for stage in (raw, cohort, features, perks, campaign) for spec in stage.CHECKS]
+    expected = {AssetCheckKey(AssetKey(spec.asset), spec.name) for spec in rules}
+    expected |= {AssetCheckKey(AssetKey(table), "source_has_expected_columns") for table in SESSION_TABLES}
+    expected.add(AssetCheckKey(AssetKey("campaign_signups"), "campaign_signups_valid"))
+    assert set(repo.asset_graph.asset_check_keys) == expected
 
 
 def test_workspace_yaml_validates_with_the_dagster_cli() -> None:
@@ -70,9 +77,7 @@ def test_dg_check_defs_loads_the_project() -> None:
     assert "All definitions loaded successfully" in done.stdout + done.stderr
 
 
-@pytest.mark.parametrize(
-    "asset", [pytest.param(a, marks=RAW_USERS_WITHOUT_POLICY) if a == "raw_users" else a for a in ASSET_KEYS]
-)
+@pytest.mark.parametrize("asset", ASSET_KEYS)
 def test_every_asset_backfills_many_months_in_one_run(asset: str) -> None:
     """The CLI runs a partition range (`dg launch --partition-range`) only if every selected asset, partitioned or
     not, has a single-run backfill policy (defs/backfill.py)."""
@@ -95,10 +100,6 @@ def test_dg_launch_materialises_every_asset_over_every_month(tmp_path: Path) -> 
         timeout=600,
         env=_env(DAGSTER_HOME=str(home), TRAVELTIDE_DATA_DIR=str(data)),
     )
-    if defs.resolve_asset_graph().get(AssetKey("raw_users")).backfill_policy is None:
-        # Until raw_users declares its policy (RAW_USERS_WITHOUT_POLICY), the CLI refuses the range, saying why.
-        assert "require all selected assets to have a BackfillPolicy.single_run() policy" in done.stderr
-        pytest.xfail("raw_users does not declare backfill_policy=SINGLE_RUN_BACKFILL yet (defs/raw/assets.py)")
     assert done.returncode == 0, done.stderr[-3000:]
     with DagsterInstance.from_config(str(home)) as instance:
         [run] = instance.get_runs()

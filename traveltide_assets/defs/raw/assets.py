@@ -7,7 +7,6 @@ cursor straight into DuckDB (no pandas, no per-row Python); each table and its P
 together (publish.py).
 """
 
-import warnings
 from collections.abc import Iterator
 
 from dagster import (
@@ -15,14 +14,13 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
-    BackfillPolicy,
-    BetaWarning,
     MaterializeResult,
     MetadataValue,
     asset,
     multi_asset,
 )
 
+from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.partitions import SESSION_MONTHS, covers_every_month, months_between
 from traveltide_assets.defs.raw.extract_plan import (
@@ -66,20 +64,16 @@ def _open_source(context: AssetExecutionContext, source: TravelTideSource) -> No
         context.log.info(note)
 
 
-# backfill_policy is marked beta; it is what makes a many-month backfill a single run.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", BetaWarning)
-    _session_extracts = multi_asset(
-        name="raw_session_extracts",
-        specs=[
-            AssetSpec(name, group_name=RAW_GROUP, description=DESCRIPTIONS[name], kinds=KINDS)
-            for name in SESSION_TABLES
-        ],
-        check_specs=[source_check_spec(name, SESSION_SOURCES[name]) for name in SESSION_TABLES],
-        partitions_def=SESSION_MONTHS,
-        # A backfill of many months is one run and one source pass, not one run per month.
-        backfill_policy=BackfillPolicy.single_run(),
-    )
+_session_extracts = multi_asset(
+    name="raw_session_extracts",
+    specs=[
+        AssetSpec(name, group_name=RAW_GROUP, description=DESCRIPTIONS[name], kinds=KINDS) for name in SESSION_TABLES
+    ],
+    check_specs=[source_check_spec(name, SESSION_SOURCES[name]) for name in SESSION_TABLES],
+    partitions_def=SESSION_MONTHS,
+    # A backfill of many months is one run and one source pass, not one run per month.
+    backfill_policy=SINGLE_RUN_BACKFILL,
+)
 
 
 @_session_extracts
@@ -136,6 +130,7 @@ def raw_session_extracts(
     group_name=RAW_GROUP,
     kinds={"duckdb", "parquet"},
     deps=list(SESSION_TABLES),
+    backfill_policy=SINGLE_RUN_BACKFILL,
     description="The cohort's users, as the session extracts' source pass returned them (raw_state.cohort_members: "
     "users with more than min_sessions sessions after cohort_start, counted in the source); numeric as double.",
 )
