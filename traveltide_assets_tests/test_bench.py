@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from tools.bench import peer_cte
-from tools.bench.curve import CSV_KEYS, CSV_NAME, FIT_KEYS, JSON_NAME, PNG_NAME
+from tools.bench.curve_fit import FIT_KEYS
+from tools.bench.curve_report import CSV_KEYS, CSV_NAME, JSON_NAME, PNG_NAME
 from tools.bench.runner import JSON_KEYS
 from traveltide_assets.cli.common import EXIT_USAGE
 from traveltide_assets.cli.main import main
@@ -98,14 +99,20 @@ def test_bench_curve_writes_table_chart_and_fit(tmp_path: Path) -> None:
     assert "step_perk_assignments_s" in steps and all(c.startswith("step_") and c.endswith("_s") for c in steps)
     for row in rows:
         assert int(row["sessions"]) > 0 and float(row["ours_s"]) > 0 and float(row["ours_peak_rss_mib"]) > 0
+        assert float(row["peer_cte_s"]) > 0 and float(row["peer_cte_peak_rss_mib"]) > 0
+        # The ratio is rounded to 2 decimals, the seconds it divides to 3.
+        ours_s, peer_s = float(row["ours_s"]), float(row["peer_cte_s"])
+        assert float(row["ours_over_peer_cte"]) == pytest.approx(ours_s / peer_s, abs=0.0051)
         assert all(float(row[c]) >= 0 for c in steps)
     png = (tmp_path / PNG_NAME).read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
     fit = json.loads((tmp_path / JSON_NAME).read_text())
     assert list(fit) == list(FIT_KEYS)
     assert fit["users_min"] == 1000 and fit["users_max"] == 2000
+    assert fit["peer_peak_rss_max_mib"] == max(float(r["peer_cte_peak_rss_mib"]) for r in rows)
     assert set(fit["step_loglog_slopes"]) == {c.removeprefix("step_").removesuffix("_s") for c in steps}
-    assert "superlinear steps" in done.stdout
+    assert "superlinear steps" in done.stdout and "peer CTE time" in done.stdout
+    assert done.stderr.count("peer CTE cohort = ours: yes") == 2  # one progress line per scale
 
 
 @pytest.mark.parametrize("multipliers", ["0,1", "-1,2", "1", "1,1", "a,b", "inf,1"])

@@ -161,9 +161,9 @@ def _add_bench(sub: Subcommands) -> None:
     be.add_argument(
         "--curve",
         action="store_true",
-        help="instead: run ours at several multiples of --users and write scale_curve.csv/.png/.json",
+        help="instead: run ours and the peer CTE at several multiples of --users; write scale_curve.csv/.png/.json",
     )
-    be.add_argument("--multipliers", type=multipliers, help="with --curve: multiples of --users (0.25,0.5,1,2,4)")
+    be.add_argument("--multipliers", type=multipliers, help="with --curve: multiples of --users (0.25,0.5,1,2,4,8)")
     be.add_argument("--out", help="with --curve: folder for scale_curve.csv, .png and .json (default: docs)")
     be.set_defaults(func=cmd_bench)
 

@@ -38,7 +38,9 @@ def _check_bench_flags(args: argparse.Namespace) -> None:
 
 
 def cmd_bench_curve(args: argparse.Namespace) -> int:
-    from tools.bench.curve import MULTIPLIERS, fit_curve, format_curve, run_curve, write_outputs
+    from tools.bench.curve_fit import fit_curve
+    from tools.bench.curve_measure import MULTIPLIERS, run_curve
+    from tools.bench.curve_report import format_curve, write_outputs
 
     points = run_curve(args.users, args.multipliers or MULTIPLIERS, progress=Stopwatch())
     fit = fit_curve(points)
