@@ -12,7 +12,7 @@ import pytest
 from tools.local_postgres import LocalPostgres
 from traveltide_assets.sources import contract as schema
 from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
-from traveltide_assets.synthetic.load import load_postgres
+from traveltide_assets.synthetic.load import load_generated, load_postgres
 
 
 def _catalogue(conn: psycopg.Connection, table_schema: str, table: str) -> list[tuple[str, str]]:
@@ -118,3 +118,30 @@ def test_cli_never_prints_the_password(tmp_path: Path) -> None:
     done = _cli("generate", "--users", "100", "--to", "postgresql://app:s3cr3t-pw@127.0.0.1:1/db")
     assert done.returncode == 2
     assert "s3cr3t-pw" not in done.stderr + done.stdout
+
+
+def test_a_large_source_loads_in_slices_with_one_numbering(postgres: LocalPostgres) -> None:
+    """load_generated with slices of 1,500 users: the first slice is generate_source's own, the others follow it
+    with user ids (and the session and trip ids that start with them) after the previous slices', every key unique."""
+    url = postgres.create_database("sliced_load")
+    config = GeneratorConfig(users=4_000, seed=11)
+    sessions = load_generated(config, url, slice_users=1_500)
+    first = generate_source(GeneratorConfig(users=1_500, seed=11))
+    with psycopg.connect(url) as conn:
+        users = conn.execute("SELECT count(*), min(user_id), max(user_id) FROM users").fetchone()
+        assert users == (config.users, 0, config.users - 1)
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (sessions,)
+        for table, key in (("users", "user_id"), ("sessions", "session_id"), ("flights", "trip_id")):
+            assert _primary_key(conn, f"public.{table}") == [key]  # added after every slice: the ids are unique
+        assert conn.execute(f"SELECT count(*) FROM {schema.TRUTH_PG_SCHEMA}.ground_truth").fetchone() == (config.users,)
+        mismatched = conn.execute(
+            "SELECT count(*) FROM sessions WHERE split_part(session_id, '-', 1)::int <> user_id "
+            "OR split_part(trip_id, '-', 1)::int <> user_id"
+        ).fetchone()
+        assert mismatched == (0,)
+        orphans = conn.execute(
+            "SELECT count(*) FROM sessions s WHERE NOT EXISTS (SELECT FROM users u WHERE u.user_id = s.user_id)"
+        ).fetchone()
+        first_slice = conn.execute("SELECT session_id FROM sessions WHERE user_id < 1500 ORDER BY 1").fetchall()
+    assert orphans == (0,)
+    assert [r[0] for r in first_slice] == sorted(first.sessions["session_id"].to_pylist())

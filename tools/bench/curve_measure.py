@@ -10,7 +10,6 @@ and the printed table in curve_report.py.
 
 from __future__ import annotations
 
-import gc
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -18,15 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-import pyarrow as pa
 
 from tools.bench.runner import cohort_difference, measure_process
 from tools.local_postgres import LocalPostgres
 from traveltide_assets.sources.connection import PG_SESSION_SETTINGS
 from traveltide_assets.sources.contract import FLIGHTS, GROUND_TRUTH, HOTELS, SESSIONS, TRUTH_PG_SCHEMA, USERS
 from traveltide_assets.sources.pg_url import with_options
-from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
-from traveltide_assets.synthetic.load import load_postgres
+from traveltide_assets.synthetic.generate import GeneratorConfig
+from traveltide_assets.synthetic.load import load_generated
 
 MULTIPLIERS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 SOURCE_TABLES = (
@@ -75,15 +73,10 @@ def _drop_source(url: str) -> None:
 
 
 def _load_scale(users: int, seed: int, url: str, say: Progress) -> int:
-    """Generate and load one scale; the session count. The generated arrays are gone before anything is timed."""
-    source = generate_source(GeneratorConfig(users=users, seed=seed))
-    sessions = source.sessions.num_rows
-    say(f"loading {users:,} users / {sessions:,} sessions into PostgreSQL")
-    load_postgres(source, url)
-    del source
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    return sessions
+    """Generate and load one scale (in slices above four times the real volume: synthetic/slices.py); the session
+    count. The generated arrays are gone before anything is timed."""
+    say(f"generating {users:,} users and loading them into PostgreSQL")
+    return load_generated(GeneratorConfig(users=users, seed=seed), url)
 
 
 def _folder_mib(folder: Path) -> float:

@@ -21,8 +21,8 @@ from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.raw.extract_plan import ExtractPlan
 from traveltide_assets.sources.connection import PG_SESSION_SETTINGS
 from traveltide_assets.sources.pg_url import with_options
-from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
-from traveltide_assets.synthetic.load import load_postgres
+from traveltide_assets.synthetic.generate import GeneratorConfig
+from traveltide_assets.synthetic.load import load_generated
 
 INDEXES = {
     "none": None,
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with _postgres(args.url) as url:
         if args.url is None:
-            load_postgres(generate_source(GeneratorConfig(users=args.users, seed=7)), url)
+            load_generated(GeneratorConfig(users=args.users, seed=7), url)
         rows = measure(url, args.repeats)
     print(f"{'index':<26}{'statement':<18}{'median s':>9}  rounds              reads sessions by")
     for row in rows:

@@ -30,8 +30,8 @@ from traveltide_assets.sources.connection import PG_SESSION_SETTINGS
 from traveltide_assets.sources.pg_url import with_options
 from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.warehouse import Warehouse
-from traveltide_assets.synthetic.generate import GeneratorConfig, generate_source
-from traveltide_assets.synthetic.load import load_postgres
+from traveltide_assets.synthetic.generate import GeneratorConfig
+from traveltide_assets.synthetic.load import load_generated
 
 JSON_KEYS = (
     "users", "sessions", "ours_s", "pandas_s", "copy_s", "extract_s", "ours_peak_rss_mib", "pandas_peak_rss_mib",
@@ -192,10 +192,8 @@ def bench(
     with _postgres(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
         workdir = Path(tmp)
         say(f"generating {users:,} users and loading them into PostgreSQL")
-        source = generate_source(GeneratorConfig(users=users, seed=seed))
-        sessions = source.sessions.num_rows
-        load_postgres(source, target)
-        del source
+        # In slices above four times the real volume (synthetic/slices.py), so that 8x fits in memory.
+        sessions = load_generated(GeneratorConfig(users=users, seed=seed), target)
         queries = extraction_queries(target)
         month = busiest_month(target)
         # The peer's sessions get the product's session settings: only the approach differs, not the tuning.

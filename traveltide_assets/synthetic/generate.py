@@ -76,8 +76,15 @@ class _Users:
 
 
 def generate_source(config: GeneratorConfig, progress: Progress | None = None) -> SyntheticSource:
+    """The synthetic source of `config`, every draw from one generator seeded with config.seed."""
+    return generate_with(config, np.random.default_rng(config.seed), progress)
+
+
+def generate_with(
+    config: GeneratorConfig, rng: np.random.Generator, progress: Progress | None = None
+) -> SyntheticSource:
+    """The synthetic source of `config` drawn from `rng` (slices.py gives each slice of a large source its own)."""
     say = progress or (lambda _msg: None)
-    rng = np.random.default_rng(config.seed)
     ref = load_reference()
     n = config.users
 

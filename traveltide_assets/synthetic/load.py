@@ -18,9 +18,11 @@ from traveltide_assets.sources.contract import GENERATOR_FILE, GROUND_TRUTH_FILE
 from traveltide_assets.sources.pg_url import redact
 from traveltide_assets.sql_files import sql_statements
 from traveltide_assets.storage.atomic import replacing
-from traveltide_assets.synthetic.generate import SyntheticSource
+from traveltide_assets.synthetic.generate import GeneratorConfig, SyntheticSource
+from traveltide_assets.synthetic.slices import SLICE_USERS, source_slices
 
 DDL_FILE = "source/traveltide_tables.sql"
+TRUTH_TABLE = f"{TRUTH_PG_SCHEMA}.ground_truth"
 _COPY_BATCH_ROWS = 250_000
 
 Progress = Callable[[str], None]
@@ -62,29 +64,72 @@ def load_postgres(source: SourceTables, url: str, progress: Progress | None = No
     as a real database has none.
     """
     say = progress or (lambda _msg: None)
-    ddl = sql_statements(DDL_FILE)
-    tables = {f"public.{name}": t for name, t in source.source_tables().items()}
-    truth = f"{TRUTH_PG_SCHEMA}.ground_truth"
-    if source.ground_truth is not None:
-        tables[truth] = source.ground_truth
+    tables = _qualified(source)
     with psycopg.connect(url) as conn:
-        if source.ground_truth is None:
-            conn.execute(f"DROP TABLE IF EXISTS {truth}")
-        else:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {TRUTH_PG_SCHEMA}")
-        conn.commit()
+        _prepare_truth_schema(conn, with_truth=source.ground_truth is not None)
         for qualified, table in tables.items():
             say(f"loading {qualified} ({table.num_rows:,} rows) into {redact(url)}")
             with conn.transaction():
-                conn.execute(f"DROP TABLE IF EXISTS {qualified} CASCADE")
-                conn.execute(ddl[qualified])
+                _create(conn, qualified)
                 _copy_in(conn, qualified, table)
-                key = table.column_names[0]
-                name = qualified.split(".")[1]
-                # The key is added after the rows are in: one index build instead of row-by-row upkeep.
-                conn.execute(f"ALTER TABLE {qualified} ADD CONSTRAINT {name}_pkey PRIMARY KEY ({key})")
+                _add_key(conn, qualified, table.column_names[0])
             conn.execute(f"ANALYZE {qualified}")
             conn.commit()
+
+
+def load_generated(
+    config: GeneratorConfig, url: str, progress: Progress | None = None, slice_users: int = SLICE_USERS
+) -> int:
+    """Generate the synthetic source of `config` into PostgreSQL slice by slice (slices.py), so that a source
+    larger than memory holds at once can be loaded; returns its sessions. The tables are created first, each
+    slice's rows copied in and freed, and the keys added at the end. A source of one slice is the same as
+    `load_postgres(generate_source(config), url)`."""
+    say = progress or (lambda _msg: None)
+    sessions, keys = 0, {}
+    with psycopg.connect(url) as conn:
+        _prepare_truth_schema(conn, with_truth=True)
+        for number, source in enumerate(source_slices(config, progress, slice_users), start=1):
+            for qualified, table in _qualified(source).items():
+                if number == 1:
+                    _create(conn, qualified)
+                    keys[qualified] = table.column_names[0]
+                say(f"loading slice {number}: {qualified} ({table.num_rows:,} rows) into {redact(url)}")
+                _copy_in(conn, qualified, table)
+            sessions += source.sessions.num_rows
+            conn.commit()
+            del source  # before the next slice is generated
+        for qualified, key in keys.items():
+            _add_key(conn, qualified, key)
+            conn.commit()
+            conn.execute(f"ANALYZE {qualified}")
+            conn.commit()
+    return sessions
+
+
+def _qualified(source: SourceTables) -> dict[str, pa.Table]:
+    tables = {f"public.{name}": t for name, t in source.source_tables().items()}
+    if source.ground_truth is not None:
+        tables[TRUTH_TABLE] = source.ground_truth
+    return tables
+
+
+def _prepare_truth_schema(conn: psycopg.Connection, with_truth: bool) -> None:
+    if with_truth:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {TRUTH_PG_SCHEMA}")
+    else:
+        conn.execute(f"DROP TABLE IF EXISTS {TRUTH_TABLE}")
+    conn.commit()
+
+
+def _create(conn: psycopg.Connection, qualified: str) -> None:
+    conn.execute(f"DROP TABLE IF EXISTS {qualified} CASCADE")
+    conn.execute(sql_statements(DDL_FILE)[qualified])
+
+
+def _add_key(conn: psycopg.Connection, qualified: str, key: str) -> None:
+    # The key is added after the rows are in: one index build instead of row-by-row upkeep.
+    name = qualified.split(".")[1]
+    conn.execute(f"ALTER TABLE {qualified} ADD CONSTRAINT {name}_pkey PRIMARY KEY ({key})")
 
 
 def _copy_in(conn: psycopg.Connection, qualified: str, table: pa.Table) -> None:
