@@ -20,7 +20,8 @@ signals vary independently from customer to customer. The test therefore measure
   "segments exist", "evidence of none" (upper bound below a meaningful shift) or "no evidence at this size".
 
 Beside it, as description: k-means cluster quality (silhouette) of the same signals against the permuted
-reference, and cluster stability: mean adjusted Rand index between k-means fits on bootstrap resamples.
+reference, and cluster stability: mean adjusted Rand index between k-means fits on bootstrap resamples. The k-means
+fits run on one OpenMP thread (segmentation.one_thread).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from traveltide_assets.lib.catalog import PERKS
 from traveltide_assets.lib.power import assess_power
 from traveltide_assets.lib.scoring import robust_z
+from traveltide_assets.lib.segmentation import one_thread
 
 # Behaviour that speaks for one perk only: (feature, weight, log-transform).
 EXCLUSIVE_SIGNALS: dict[str, tuple[tuple[str, float, bool], ...]] = {
@@ -169,7 +171,8 @@ def permutation_null(signals: np.ndarray, n_permutations: int, rng: np.random.Ge
 
 
 def _silhouette(x: np.ndarray, k: int, seed: int, sample: int = 2_500) -> float:
-    labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(x)
+    with one_thread():
+        labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(x)
     idx = np.random.default_rng(seed).choice(x.shape[0], size=min(sample, x.shape[0]), replace=False)
     return float(silhouette_score(x[idx], labels[idx])) if len(set(labels[idx])) > 1 else 0.0
 
@@ -178,10 +181,11 @@ def stability_ari(x: np.ndarray, k: int, n_bootstrap: int, seed: int) -> float:
     """Mean adjusted Rand index between k-means fits on bootstrap resamples, compared on all users."""
     rng = np.random.default_rng(seed)
     labelings = []
-    for b in range(n_bootstrap):
-        rows = rng.choice(x.shape[0], size=x.shape[0], replace=True)
-        model = KMeans(n_clusters=k, n_init=2, random_state=seed + b).fit(x[rows])
-        labelings.append(model.predict(x))
+    with one_thread():
+        for b in range(n_bootstrap):
+            rows = rng.choice(x.shape[0], size=x.shape[0], replace=True)
+            model = KMeans(n_clusters=k, n_init=2, random_state=seed + b).fit(x[rows])
+            labelings.append(model.predict(x))
     scores = [adjusted_rand_score(a, b) for i, a in enumerate(labelings) for b in labelings[i + 1 :]]
     return float(np.mean(scores)) if scores else float("nan")
 
