@@ -19,9 +19,9 @@ signals vary independently from customer to customer. The test therefore measure
   this cohort size, the shift the observed statistic estimates and its upper 95% bound, and in words
   "segments exist", "evidence of none" (upper bound below a meaningful shift) or "no evidence at this size".
 
-Beside it, as description: k-means cluster quality (silhouette) of the same signals against the permuted
-reference, and cluster stability: mean adjusted Rand index between k-means fits on bootstrap resamples. The k-means
-fits run on one OpenMP thread (segmentation.one_thread).
+Beside it, as description: k-means cluster quality (silhouette, on a fixed sample of SILHOUETTE_SAMPLE customers)
+of the same signals against the permuted reference, and cluster stability: mean adjusted Rand index between k-means
+fits on bootstrap resamples. The k-means fits run on one OpenMP thread (segmentation.one_thread).
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ EXCLUSIVE_SIGNALS: dict[str, tuple[tuple[str, float, bool], ...]] = {
 # The night perk's own behaviour is trip length, so it is not adjusted for trip length.
 _TRIP_LENGTH_EXEMPT = "free_hotel_night_with_flight"
 ALPHA = 0.01
+# The silhouettes score a fixed sample of at most this many customers: a silhouette needs the distance of every
+# pair of the customers it scores, which over the whole cohort would grow with the cohort's square.
+SILHOUETTE_SAMPLE = 2_500
 # The permuted signals of one block of the permutation null: 64 MiB, 34 resamples of 48,000 customers (8x the
 # real volume) at a time.
 NULL_BLOCK_BYTES = 64 * 2**20
@@ -170,7 +173,7 @@ def permutation_null(signals: np.ndarray, n_permutations: int, rng: np.random.Ge
     return null
 
 
-def _silhouette(x: np.ndarray, k: int, seed: int, sample: int = 2_500) -> float:
+def _silhouette(x: np.ndarray, k: int, seed: int, sample: int = SILHOUETTE_SAMPLE) -> float:
     with one_thread():
         labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(x)
     idx = np.random.default_rng(seed).choice(x.shape[0], size=min(sample, x.shape[0]), replace=False)
