@@ -13,7 +13,13 @@ from traveltide_assets.defs.cohort.checks import asset_checks as cohort_checks
 from traveltide_assets.defs.evaluation.assets import perk_accuracy, perk_calibration
 from traveltide_assets.defs.features.assets import user_features
 from traveltide_assets.defs.features.checks import asset_checks as features_checks
-from traveltide_assets.defs.jobs import campaign_results, refresh_all, to_campaign_plan, to_perk_assignments
+from traveltide_assets.defs.jobs import (
+    after_perk_assignments,
+    campaign_results,
+    refresh_all,
+    to_campaign_plan,
+    to_perk_assignments,
+)
 from traveltide_assets.defs.perks.assets import perk_assignments, perk_scores, perk_summary
 from traveltide_assets.defs.perks.checks import asset_checks as perks_checks
 from traveltide_assets.defs.perks.probabilities import assignment_reliability, perk_evidence, perk_probabilities
@@ -59,7 +65,7 @@ defs = Definitions(
         *campaign_checks,
         campaign_signups_valid,
     ],
-    jobs=[refresh_all, to_perk_assignments, to_campaign_plan, campaign_results],
+    jobs=[refresh_all, to_perk_assignments, after_perk_assignments, to_campaign_plan, campaign_results],
     schedules=[daily_refresh],
     sensors=[campaign_signups_sensor],
     resources=build_resources(),

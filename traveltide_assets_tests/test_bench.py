@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from tools.bench.curve_report import CSV_KEYS, CSV_NAME, JSON_NAME, PNG_NAME
 from tools.bench.runner import JSON_KEYS
 from traveltide_assets.cli.common import EXIT_USAGE
 from traveltide_assets.cli.main import main
+from traveltide_assets.definitions import defs
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.lib.catalog import PERKS
 
@@ -60,7 +62,29 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     ours_line = next(line for line in done.stdout.splitlines() if line.startswith("ours (graph"))
     rounds = [float(t) for t in ours_line.split("rounds: ")[1].split(" s;")[0].split(", ")]
     assert len(rounds) == 2 and result["ours_s"] == pytest.approx(sum(rounds) / 2, abs=0.01)
+    assert_every_step_is_listed(result, done.stdout)
     assert_peer_assigns_ours_cohort(kept)
+
+
+def asset_steps(job_name: str) -> set[str]:
+    """The steps that materialise the job's assets: one per assets definition (a multi-asset is one step)."""
+    keys = defs.resolve_job_def(job_name).asset_layer.executable_asset_keys
+    return {a.node_def.name for a in defs.assets if set(a.keys) & keys}
+
+
+def assert_every_step_is_listed(result: dict, stdout: str) -> None:
+    """Every asset step of the full run has its median duration: the timed run's and the rest's, apart."""
+    timed, rest = result["ours_steps_s"], result["ours_rest_steps_s"]
+    assert asset_steps("to_perk_assignments") <= set(timed), asset_steps("to_perk_assignments") - set(timed)
+    assert asset_steps("after_perk_assignments") <= set(rest), asset_steps("after_perk_assignments") - set(rest)
+    assert {"raw_users", "session_cohort", "user_segments", "perk_probabilities", "perk_assignments"} <= set(timed)
+    assert {"segment_evidence", "assignment_reliability", "perk_accuracy", "executive_summary"} <= set(rest)
+    assert not set(timed) & set(rest)
+    assert all(seconds > 0 for seconds in (*timed.values(), *rest.values()))
+    assert sum(timed.values()) < result["ours_s"] and sum(rest.values()) < result["ours_rest_s"]
+    listed = stdout.split("seconds (Dagster's step duration, median of rounds)")[1]
+    for step, seconds in {**timed, **rest}.items():
+        assert re.search(rf"^{re.escape(step)} +{seconds:.2f}$", listed, re.MULTILINE), step
 
 
 def assert_peer_assigns_ours_cohort(kept: Path) -> None:

@@ -133,6 +133,32 @@ def test_accuracy_report_counts_right_and_wrong() -> None:
     assert accuracy_report(assigned, none) is None
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_accuracy_report_is_sklearns_on_the_perk_names(seed: int) -> None:
+    """The report numbers the labels for speed; its figures are exactly sklearn's on the names themselves, also
+    with a perk nobody has and a planted label outside the catalogue."""
+    from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    rng = np.random.default_rng(seed)
+    n = 2_000
+    planted = rng.choice([*PERKS[1:], "a_perk_retired_since"], n, p=[0.3, 0.3, 0.2, 0.15, 0.05])
+    favourite = np.where(rng.random(n) < 0.5, planted, rng.choice(PERKS[:4], n))
+    favourite = np.where(np.isin(favourite, PERKS), favourite, PERKS[2])
+    report = accuracy_report(
+        pd.DataFrame({"user_id": range(n), "favourite_perk": favourite}),
+        pd.DataFrame({"user_id": range(n), "favourite_perk": planted}),
+    )
+    assert report is not None
+    labels = list(PERKS)
+    precision, recall, _, support = precision_recall_fscore_support(planted, favourite, labels=labels, zero_division=0)
+    assert report["accuracy"] == float(np.mean(planted == favourite))
+    assert report["balanced_accuracy"] == float(balanced_accuracy_score(planted, favourite))
+    assert [report["per_perk"][p]["precision"] for p in labels] == precision.tolist()
+    assert [report["per_perk"][p]["recall"] for p in labels] == recall.tolist()
+    assert [report["per_perk"][p]["support"] for p in labels] == support.tolist()
+    assert report["confusion"] == confusion_matrix(planted, favourite, labels=labels).tolist()
+
+
 def test_ceiling_learns_a_learnable_rule() -> None:
     rng = np.random.default_rng(0)
 

@@ -19,7 +19,7 @@ import pytest
 
 from traveltide_assets.defs.report.html_findings import evidence_section
 from traveltide_assets.lib.catalog import PERKS
-from traveltide_assets.lib.evidence import ALPHA, _permuted, assess_segments, exclusivity, normal_scores
+from traveltide_assets.lib.evidence import ALPHA, assess_segments, exclusivity, normal_scores, permutation_null
 from traveltide_assets.lib.power import (
     EVIDENCE_OF_NONE,
     MEANINGFUL_SHIFT_SD,
@@ -68,7 +68,7 @@ def rejection_rate(
         if permutations is None:
             rejected += observed > critical
         else:
-            null = np.array([exclusivity(_permuted(signals, rng)) for _ in range(permutations)])
+            null = permutation_null(signals, permutations, rng)
             rejected += (1 + np.sum(null >= observed)) / (1 + permutations) < ALPHA
     return rejected / datasets
 
@@ -112,7 +112,7 @@ def test_shift_for_exclusivity_inverts_the_closed_form(shares: tuple[float, ...]
 def test_the_permutation_null_has_the_analytic_spread() -> None:
     rng = np.random.default_rng(3)
     signals = mixture(2_000, 0.0, rng)
-    null = np.array([exclusivity(_permuted(signals, rng)) for _ in range(999)])
+    null = permutation_null(signals, 999, rng)
     assert abs(null.mean()) < 3 * analytic_null_sd(2_000) / math.sqrt(999)
     assert null.std(ddof=1) == pytest.approx(analytic_null_sd(2_000), rel=0.08)
 

@@ -40,6 +40,9 @@ JSON_KEYS = (
     # for a one-month refresh), ours' one-month refresh, and ours over the peer for each.
     "peer_cte_s", "peer_cte_recompute_s", "peer_cte_peak_rss_mib", "refresh_month_s",
     "ours_over_peer_cte", "refresh_over_peer_cte_recompute",
+    # Per step, the median of its Dagster step durations over the rounds: ours' timed run (to_perk_assignments),
+    # then the rest of the whole lineage (after_perk_assignments, in its own process after it) and its wall time.
+    "ours_steps_s", "ours_rest_steps_s", "ours_rest_s",
 )  # fmt: skip
 
 Progress = Callable[[str], None]
@@ -153,6 +156,12 @@ def cpu_steal_share() -> Callable[[], float | None]:
     return share
 
 
+def median_steps(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Each step's median duration over the rounds it ran in, in the order the steps first ran."""
+    names = dict.fromkeys(step for steps in rounds for step in steps)
+    return {step: round(statistics.median(r[step] for r in rounds if step in r), 3) for step in names}
+
+
 def user_ids(parquet: Path) -> set[int]:
     return set(pq.read_table(parquet, columns=["user_id"]).column("user_id").to_pylist())
 
@@ -185,8 +194,10 @@ def bench(
     figure is the median of its rounds, so that a slow spell of a shared machine falls on every contender alike.
     With `keep`, the last round's outputs are copied there."""
     say = progress or (lambda _m: None)
-    names = ("copy", "extract", "ours", "peer_cte", "refresh", "peer_cte_recompute", "model_fit", "reliability")
+    names = ("copy", "extract", "ours", "ours_rest", "peer_cte", "refresh", "peer_cte_recompute", "model_fit",
+             "reliability")  # fmt: skip
     times: dict[str, list[float]] = {k: [] for k in (*names, "pandas")}
+    steps: dict[str, list[dict[str, float]]] = {"ours": [], "ours_rest": []}
     rss: dict[str, list[float]] = {"ours": [], "pandas": [], "peer_cte": []}
     cohorts: list[tuple[int, int]] = []
     with _postgres(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
@@ -208,9 +219,14 @@ def bench(
             times["extract"].append(time_extract(target, workdir))
             say(f"ours: the product's graph to perk_assignments, fresh warehouse, own process{of}")
             ours = workdir / f"ours-{round_}"
-            seconds, peak, _ = measure_process("ours", target, ours)
+            seconds, peak, report = measure_process("ours", target, ours)
             times["ours"].append(seconds)
             rss["ours"].append(peak)
+            steps["ours"].append(report["steps"])
+            say(f"ours, the rest of the full run: reliability, evidence, evaluation, campaign, report{of}")
+            seconds, _, report = measure_process("ours_rest", target, ours)
+            times["ours_rest"].append(seconds)
+            steps["ours_rest"].append(report["steps"])
             say(f"peer CTE: one PostgreSQL query to per-user features, k-means, perk indices, Parquet, own process{of}")
             seconds, peak, report = measure_process("peer_cte", peer_url, peer)
             times["peer_cte"].append(seconds)
@@ -264,4 +280,7 @@ def bench(
         "cpu_steal": None if steal_share is None else round(steal_share, 3),
         "peer_cte_users": cohorts[-1][0],
         "peer_cte_cohort_mismatches": max(differ for _, differ in cohorts),
+        "ours_steps_s": median_steps(steps["ours"]),
+        "ours_rest_steps_s": median_steps(steps["ours_rest"]),
+        "ours_rest_s": round(mid["ours_rest"], 3),
     }

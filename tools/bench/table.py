@@ -59,4 +59,19 @@ def format_result(result: dict[str, Any]) -> str:
     if result.get("cpu_steal") is not None:
         rows.append(("CPU steal while timing", f"{100 * result['cpu_steal']:.0f}% (time the host gave elsewhere)"))
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    return "\n".join([*(f"{k:<{width}}  {v}" for k, v in rows), "", format_steps(result)])
+
+
+def format_steps(result: dict[str, Any]) -> str:
+    """Every step of ours' full run with its duration (Dagster's, median of the rounds): the timed run to
+    perk_assignments, then the rest of the lineage, run after it in a process of its own."""
+    parts = (
+        ("ours, timed run to perk_assignments", result["ours_steps_s"], result["ours_s"]),
+        ("ours, the rest of the full run (own process)", result["ours_rest_steps_s"], result["ours_rest_s"]),
+    )
+    width = max([len(step) for _, steps, _ in parts for step in steps] + [4])
+    lines = [f"{'step':<{width}}  seconds (Dagster's step duration, median of rounds)"]
+    for title, steps, wall in parts:
+        lines.append(f"-- {title}: {sum(steps.values()):.2f} s in steps, {wall:.1f} s with its process")
+        lines.extend(f"{step:<{width}}  {seconds:7.2f}" for step, seconds in steps.items())
+    return "\n".join(lines)

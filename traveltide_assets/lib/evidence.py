@@ -10,14 +10,18 @@ signals vary independently from customer to customer. The test therefore measure
   perk preference (family, age, activity, trip length): shared causes would otherwise tie the signals together;
 * statistic: minus the mean pairwise correlation of the five signals;
 * null reference: each signal permuted independently across customers (same marginals, no dependence), over
-  `n_permutations` resamples: effect size (z against the null), one-sided permutation p-value;
+  `n_permutations` resamples: effect size (z against the null), one-sided permutation p-value. The resamples are
+  drawn in blocks (`permutation_null`): one `Generator.permuted` call shuffles every column of a block, which
+  draws exactly what one `Generator.permutation` per column and resample would, in the same order, and one
+  batched matrix product gives the block's correlations; memory stays under NULL_BLOCK_BYTES at any cohort size;
 * verdict: `segments_exist` when p < alpha; and what the test could see (traveltide_assets/lib/power.py,
   docs/segment_power.md): the shift of each perk's fans on their own perk's signal it detects with 80% power at
   this cohort size, the shift the observed statistic estimates and its upper 95% bound, and in words
   "segments exist", "evidence of none" (upper bound below a meaningful shift) or "no evidence at this size".
 
-Beside it, as description: k-means cluster quality (silhouette) of the same signals against the permuted
-reference, and cluster stability: mean adjusted Rand index between k-means fits on bootstrap resamples.
+Beside it, as description: k-means cluster quality (silhouette, on a fixed sample of SILHOUETTE_SAMPLE customers)
+of the same signals against the permuted reference, and cluster stability: mean adjusted Rand index between k-means
+fits on bootstrap resamples. The k-means fits run on one OpenMP thread (segmentation.one_thread).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from traveltide_assets.lib.catalog import PERKS
 from traveltide_assets.lib.power import assess_power
 from traveltide_assets.lib.scoring import robust_z
+from traveltide_assets.lib.segmentation import one_thread
 
 # Behaviour that speaks for one perk only: (feature, weight, log-transform).
 EXCLUSIVE_SIGNALS: dict[str, tuple[tuple[str, float, bool], ...]] = {
@@ -45,6 +50,12 @@ EXCLUSIVE_SIGNALS: dict[str, tuple[tuple[str, float, bool], ...]] = {
 # The night perk's own behaviour is trip length, so it is not adjusted for trip length.
 _TRIP_LENGTH_EXEMPT = "free_hotel_night_with_flight"
 ALPHA = 0.01
+# The silhouettes score a fixed sample of at most this many customers: a silhouette needs the distance of every
+# pair of the customers it scores, which over the whole cohort would grow with the cohort's square.
+SILHOUETTE_SAMPLE = 2_500
+# The permuted signals of one block of the permutation null: 64 MiB, 34 resamples of 48,000 customers (8x the
+# real volume) at a time.
+NULL_BLOCK_BYTES = 64 * 2**20
 
 METHOD = (
     "Exclusivity test: minus the mean pairwise correlation of five per-perk affinity signals (normal scores of "
@@ -133,11 +144,38 @@ def exclusivity(signals: np.ndarray) -> float:
 
 
 def _permuted(signals: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One resample of the null: every column permuted on its own (one rng.permutation per column, in order)."""
     return np.column_stack([rng.permutation(signals[:, j]) for j in range(signals.shape[1])])
 
 
-def _silhouette(x: np.ndarray, k: int, seed: int, sample: int = 2_500) -> float:
-    labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(x)
+def permutation_null(signals: np.ndarray, n_permutations: int, rng: np.random.Generator) -> np.ndarray:
+    """exclusivity(_permuted(signals, rng)) for `n_permutations` resamples in turn, computed block by block.
+
+    The columns are centred and scaled to unit length once: a permutation changes neither a column's mean nor its
+    length, so each resample's correlation matrix is the Gram matrix of its permuted columns. `rng.permuted` on
+    a block of (resample, column) rows shuffles them row after row with the draws `rng.permutation` makes per
+    column, so the generator ends in the same state and the values equal the loop's up to rounding (1e-15)."""
+    users, perks = signals.shape
+    centred = signals - signals.mean(axis=0)
+    columns = np.ascontiguousarray((centred / np.sqrt((centred**2).sum(axis=0))).T)  # (perks, users)
+    upper = np.triu_indices(perks, 1)
+    block = max(1, min(n_permutations, NULL_BLOCK_BYTES // max(columns.nbytes, 1)))
+    buffer = np.empty((block, perks, users))  # one block's resamples, reused block after block
+    null = np.empty(n_permutations)
+    for start in range(0, n_permutations, block):
+        size = min(block, n_permutations - start)
+        stacked = buffer[:size]
+        stacked[...] = columns
+        rows = stacked.reshape(size * perks, users)  # row r: column r % perks of resample start + r // perks
+        rng.permuted(rows, axis=1, out=rows)
+        gram = np.matmul(stacked, stacked.transpose(0, 2, 1))  # (size, perks, perks) correlation matrices
+        null[start : start + size] = -gram[:, upper[0], upper[1]].mean(axis=1)
+    return null
+
+
+def _silhouette(x: np.ndarray, k: int, seed: int, sample: int = SILHOUETTE_SAMPLE) -> float:
+    with one_thread():
+        labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(x)
     idx = np.random.default_rng(seed).choice(x.shape[0], size=min(sample, x.shape[0]), replace=False)
     return float(silhouette_score(x[idx], labels[idx])) if len(set(labels[idx])) > 1 else 0.0
 
@@ -146,10 +184,11 @@ def stability_ari(x: np.ndarray, k: int, n_bootstrap: int, seed: int) -> float:
     """Mean adjusted Rand index between k-means fits on bootstrap resamples, compared on all users."""
     rng = np.random.default_rng(seed)
     labelings = []
-    for b in range(n_bootstrap):
-        rows = rng.choice(x.shape[0], size=x.shape[0], replace=True)
-        model = KMeans(n_clusters=k, n_init=2, random_state=seed + b).fit(x[rows])
-        labelings.append(model.predict(x))
+    with one_thread():
+        for b in range(n_bootstrap):
+            rows = rng.choice(x.shape[0], size=x.shape[0], replace=True)
+            model = KMeans(n_clusters=k, n_init=2, random_state=seed + b).fit(x[rows])
+            labelings.append(model.predict(x))
     scores = [adjusted_rand_score(a, b) for i, a in enumerate(labelings) for b in labelings[i + 1 :]]
     return float(np.mean(scores)) if scores else float("nan")
 
@@ -167,7 +206,7 @@ def assess_segments(
     by the power figures (default equal)."""
     rng = np.random.default_rng(seed)
     observed = exclusivity(signals)
-    null = np.array([exclusivity(_permuted(signals, rng)) for _ in range(n_permutations)])
+    null = permutation_null(signals, n_permutations, rng)
     p_value = (1 + np.sum(null >= observed)) / (1 + n_permutations)
     sd = float(null.std(ddof=1)) or float("nan")
     effect = (observed - float(null.mean())) / sd

@@ -24,7 +24,8 @@ SEGMENT_SEED = 42
             group_name="segments",
             deps=[user_features],
             kinds={"duckdb", "parquet", "scikitlearn"},
-            description="k-means segment of each cohort user on standardised driver features; k in 2..8 by silhouette.",
+            description="k-means segment of each cohort user on standardised driver features; k in 2..8 by "
+            f"silhouette, scored on a fixed sample of at most {SILHOUETTE_SAMPLE:,} users.",
         ),
         AssetSpec(
             "user_segment_profiles",
@@ -56,6 +57,7 @@ def user_segments(warehouse: Warehouse) -> Iterator[MaterializeResult]:
                 f"{SILHOUETTE_SAMPLE:,} users (random_state={SEGMENT_SEED})"
             ),
             "k": MetadataValue.int(result.k),
+            "silhouette_sample": MetadataValue.int(min(SILHOUETTE_SAMPLE, len(table))),
             "silhouette_by_k": MetadataValue.json({str(k): round(v, 4) for k, v in result.silhouette_by_k.items()}),
             "segment_sizes": MetadataValue.json(
                 {str(s): int(n) for s, n in pd.Series(result.labels).value_counts().sort_index().items()}

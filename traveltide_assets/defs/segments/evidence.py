@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from traveltide_assets.defs.backfill import SINGLE_RUN_BACKFILL
 from traveltide_assets.defs.features.assets import user_features
-from traveltide_assets.lib.evidence import METHOD, affinity_signals, assess_segments
+from traveltide_assets.lib.evidence import METHOD, SILHOUETTE_SAMPLE, affinity_signals, assess_segments
 from traveltide_assets.lib.power import verdict_sentence
 from traveltide_assets.storage.publish import publish_arrow
 from traveltide_assets.storage.warehouse import Warehouse
@@ -21,7 +21,8 @@ EVIDENCE_SEED = 2023
     kinds={"duckdb", "parquet", "scipy"},
     description="Do distinct perk-affinity segments exist? Exclusivity test against a permutation null, "
     "with effect size, p-value, the shift it can detect at this cohort size, the shift it estimates, the verdict "
-    "in words, cluster quality and stability (traveltide_assets/lib/evidence.py, power.py).",
+    "in words, cluster quality (silhouette on a fixed sample of at most "
+    f"{SILHOUETTE_SAMPLE:,} customers) and stability (traveltide_assets/lib/evidence.py, power.py).",
     backfill_policy=SINGLE_RUN_BACKFILL,
 )
 def segment_evidence(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
@@ -54,6 +55,7 @@ def segment_evidence(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
             "stability_ari": MetadataValue.float(evidence.stability_ari),
             "silhouette": MetadataValue.float(evidence.silhouette),
             "silhouette_null_mean": MetadataValue.float(evidence.silhouette_null_mean),
+            "silhouette_sample": MetadataValue.int(min(SILHOUETTE_SAMPLE, evidence.users)),
             "method": MetadataValue.text(METHOD),
         }
     )
