@@ -16,7 +16,7 @@ import statistics
 
 import psycopg
 
-from tools.bench.runner import _postgres, busiest_month, full_run_plan_months, time_copy
+from tools.bench.source_timing import busiest_month, full_run_plan_months, throwaway_or, time_copy
 from traveltide_assets.defs.cohort.settings import StudySettings
 from traveltide_assets.defs.raw.extract_plan import ExtractPlan
 from traveltide_assets.sources.connection import PG_SESSION_SETTINGS
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each statement (median)")
     parser.add_argument("--json", default=None, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
-    with _postgres(args.url) as url:
+    with throwaway_or(args.url) as url:
         if args.url is None:
             load_generated(GeneratorConfig(users=args.users, seed=7), url)
         rows = measure(url, args.repeats)

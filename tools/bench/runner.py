@@ -4,7 +4,6 @@ same PostgreSQL, with wall time and peak memory of each contender in its own pro
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import statistics
@@ -12,23 +11,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import psycopg
 import pyarrow.parquet as pq
 
 from tools.bench.model_fit import time_model_fits
 from tools.bench.peer_cte import OUTPUT_NAME as PEER_OUTPUT
-from tools.local_postgres import LocalPostgres
-from traveltide_assets.defs.cohort.settings import StudySettings
-from traveltide_assets.defs.partitions import FIRST_SESSION_MONTH, all_months, full_run_months, months_between
-from traveltide_assets.defs.raw.extract_plan import ExtractPlan, stage_extract
+from tools.bench.source_timing import busiest_month, extraction_queries, throwaway_or, time_copy, time_extract
 from traveltide_assets.sources.connection import PG_SESSION_SETTINGS
 from traveltide_assets.sources.pg_url import with_options
-from traveltide_assets.sources.resource import TravelTideSource
 from traveltide_assets.storage.warehouse import Warehouse
 from traveltide_assets.synthetic.generate import GeneratorConfig
 from traveltide_assets.synthetic.load import load_generated
@@ -73,64 +67,6 @@ def measure_process(
         raise RuntimeError(f"bench contender {contender!r} failed: {tail[0]}")
     report = json.loads(out.read_text())
     return wall, report["peak_rss_mib"], report
-
-
-def extraction_queries(url: str) -> list[str]:
-    """The product's extraction of a full run, rendered: one statement that counts the cohort and returns its
-    users, its sessions and their trips."""
-    return [ExtractPlan(full_run_plan_months(url), rebuild=True).query(StudySettings())]
-
-
-def full_run_plan_months(url: str) -> list[str]:
-    """The months of a full run of the source (partitions.full_run_months), as the product's run plans them."""
-    return months_between(*full_run_months(TravelTideSource(postgres_url=url).newest_session_start()))
-
-
-def time_copy(url: str, queries: list[str]) -> float:
-    """The extraction queries through COPY ... TO STDOUT into nothing, in a session with the product's settings:
-    the server's and the wire's limit."""
-    started = time.perf_counter()
-    with psycopg.connect(with_options(url, PG_SESSION_SETTINGS)) as conn, conn.cursor() as cur:
-        for query in queries:
-            with cur.copy(f"COPY ({query}) TO STDOUT") as copy:
-                for _ in copy:
-                    pass
-    return time.perf_counter() - started
-
-
-def time_extract(url: str, workdir: Path) -> float:
-    """The product's own extraction of the same rows: the statement's rows streamed as Arrow batches into a DuckDB
-    table (the split into the raw tables and the publication to Parquet left out)."""
-    months = full_run_plan_months(url)  # the run's months are known before it extracts (pipeline.execute)
-    query = ExtractPlan(months, rebuild=True).query(StudySettings())
-    started = time.perf_counter()
-    with (
-        TravelTideSource(postgres_url=url).open() as source,
-        duckdb.connect(str(workdir / "extract.duckdb")) as con,
-        source.stream(query) as reader,
-    ):
-        stage_extract(con, reader)
-    return time.perf_counter() - started
-
-
-def busiest_month(url: str) -> str:
-    """The session month with the most sessions: what a daily refresh of a live database re-reads."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT to_char(date_trunc('month', session_start), 'YYYY-MM') AS m FROM sessions "
-            "WHERE session_start >= %s GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
-            (FIRST_SESSION_MONTH,),
-        ).fetchone()
-    return row[0] if row else all_months()[-1]
-
-
-@contextlib.contextmanager
-def _postgres(url: str | None) -> Iterator[str]:
-    if url:
-        yield url
-        return
-    with LocalPostgres() as server:
-        yield server.url
 
 
 def cpu_steal_share() -> Callable[[], float | None]:
@@ -180,6 +116,41 @@ def keep_outputs(ours: Path, peer: Path, keep: Path) -> None:
     shutil.copy2(peer / PEER_OUTPUT, keep / PEER_OUTPUT)
 
 
+ROUND_NAMES = ("copy", "extract", "ours", "ours_rest", "peer_cte", "refresh", "peer_cte_recompute", "model_fit",
+               "reliability", "pandas")  # fmt: skip
+
+
+@dataclass
+class Tally:
+    """Every round's figures, by contender."""
+
+    times: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in ROUND_NAMES})
+    steps: dict[str, list[dict[str, float]]] = field(default_factory=lambda: {"ours": [], "ours_rest": []})
+    rss: dict[str, list[float]] = field(default_factory=lambda: {"ours": [], "pandas": [], "peer_cte": []})
+    cohorts: list[tuple[int, int]] = field(default_factory=list)
+
+    def process(self, name: str, measured: tuple[float, float, dict[str, Any]], rss_of: str | None = None) -> dict:
+        """Record a contender's process (seconds, peak RSS, report); returns its report."""
+        seconds, peak, report = measured
+        self.times[name].append(seconds)
+        if rss_of is not None:
+            self.rss[rss_of].append(peak)
+        if name in self.steps:
+            self.steps[name].append(report["steps"])
+        return report
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What every round runs against: the source, its busiest month, the peer's URL and a work folder."""
+
+    target: str
+    queries: list[str]
+    month: str
+    peer_url: str
+    workdir: Path
+
+
 def bench(
     users: int,
     url: str | None = None,
@@ -194,65 +165,63 @@ def bench(
     figure is the median of its rounds, so that a slow spell of a shared machine falls on every contender alike.
     With `keep`, the last round's outputs are copied there."""
     say = progress or (lambda _m: None)
-    names = ("copy", "extract", "ours", "ours_rest", "peer_cte", "refresh", "peer_cte_recompute", "model_fit",
-             "reliability")  # fmt: skip
-    times: dict[str, list[float]] = {k: [] for k in (*names, "pandas")}
-    steps: dict[str, list[dict[str, float]]] = {"ours": [], "ours_rest": []}
-    rss: dict[str, list[float]] = {"ours": [], "pandas": [], "peer_cte": []}
-    cohorts: list[tuple[int, int]] = []
-    with _postgres(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
-        workdir = Path(tmp)
+    tally = Tally()
+    with throwaway_or(url) as target, tempfile.TemporaryDirectory(prefix="traveltide-bench-") as tmp:
         say(f"generating {users:,} users and loading them into PostgreSQL")
         # In slices above four times the real volume (synthetic/slices.py), so that 8x fits in memory.
         sessions = load_generated(GeneratorConfig(users=users, seed=seed), target)
-        queries = extraction_queries(target)
-        month = busiest_month(target)
         # The peer's sessions get the product's session settings: only the approach differs, not the tuning.
-        peer_url, peer = with_options(target, PG_SESSION_SETTINGS), workdir / "peer_cte"
-        time_copy(target, queries)  # a warm-up: every contender then reads from the same warm cache
+        setting = Setting(
+            target, extraction_queries(target), busiest_month(target), with_options(target, PG_SESSION_SETTINGS),
+            Path(tmp),
+        )  # fmt: skip
+        time_copy(target, setting.queries)  # a warm-up: every contender then reads from the same warm cache
         steal = cpu_steal_share()
         for round_ in range(1, repeats + 1):
             of = f" (round {round_} of {repeats})" if repeats > 1 else ""
-            say(f"copy: COPY of the extraction queries to nowhere{of}")
-            times["copy"].append(time_copy(target, queries))
-            say(f"extract: the product's extraction of the same rows{of}")
-            times["extract"].append(time_extract(target, workdir))
-            say(f"ours: the product's graph to perk_assignments, fresh warehouse, own process{of}")
-            ours = workdir / f"ours-{round_}"
-            seconds, peak, report = measure_process("ours", target, ours)
-            times["ours"].append(seconds)
-            rss["ours"].append(peak)
-            steps["ours"].append(report["steps"])
-            say(f"ours, the rest of the full run: reliability, evidence, evaluation, campaign, report{of}")
-            seconds, _, report = measure_process("ours_rest", target, ours)
-            times["ours_rest"].append(seconds)
-            steps["ours_rest"].append(report["steps"])
-            say(f"peer CTE: one PostgreSQL query to per-user features, k-means, perk indices, Parquet, own process{of}")
-            seconds, peak, report = measure_process("peer_cte", peer_url, peer)
-            times["peer_cte"].append(seconds)
-            rss["peer_cte"].append(peak)
-            cohorts.append(cohort_difference(ours, Path(report["output"])))
-            say(f"refresh: one month ({month}) into the warehouse that run left, then everything downstream{of}")
-            times["refresh"].append(measure_process("ours", target, ours, months=f"{month}..{month}")[0])
-            say(f"peer CTE recompute: its one-month refresh is the whole run again (no incremental path){of}")
-            seconds, peak, _ = measure_process("peer_cte", peer_url, peer)
-            times["peer_cte_recompute"].append(seconds)
-            rss["peer_cte"].append(peak)
-            say(f"model: the perk model fitted on that warehouse's evidence, once whole and once per half{of}")
-            fits = time_model_fits(ours)
-            times["model_fit"].append(fits["fit_s"])
-            times["reliability"].append(fits["reliability_s"])
-            if keep is not None and round_ == repeats:
-                keep_outputs(ours, peer, keep)
-            shutil.rmtree(ours, ignore_errors=True)
-            if not baseline:  # at several times the real volume the baseline needs more memory than the machine
-                continue
-            say(f"pandas: read_sql of whole tables, merges, groupbys, k-means, own process{of}")
-            seconds, peak, _ = measure_process("pandas", target, workdir / "pandas")
-            times["pandas"].append(seconds)
-            rss["pandas"].append(peak)
+            _round(setting, tally, say, of, keep if round_ == repeats else None, baseline)
         steal_share = steal()
-    mid = {k: statistics.median(v) if v else float("nan") for k, v in times.items()}
+    return _summary(users, sessions, setting.month, tally, baseline, steal_share)
+
+
+def _round(setting: Setting, tally: Tally, say: Progress, of: str, keep: Path | None, baseline: bool) -> None:
+    """One round of every contender, in the order of `bench`'s docstring."""
+    target, workdir, peer = setting.target, setting.workdir, setting.workdir / "peer_cte"
+    say(f"copy: COPY of the extraction queries to nowhere{of}")
+    tally.times["copy"].append(time_copy(target, setting.queries))
+    say(f"extract: the product's extraction of the same rows{of}")
+    tally.times["extract"].append(time_extract(target, workdir))
+    say(f"ours: the product's graph to perk_assignments, fresh warehouse, own process{of}")
+    ours = workdir / "ours"
+    tally.process("ours", measure_process("ours", target, ours), rss_of="ours")
+    say(f"ours, the rest of the full run: reliability, evidence, evaluation, campaign, report{of}")
+    tally.process("ours_rest", measure_process("ours_rest", target, ours))
+    say(f"peer CTE: one PostgreSQL query to per-user features, k-means, perk indices, Parquet, own process{of}")
+    report = tally.process("peer_cte", measure_process("peer_cte", setting.peer_url, peer), rss_of="peer_cte")
+    tally.cohorts.append(cohort_difference(ours, Path(report["output"])))
+    say(f"refresh: one month ({setting.month}) into the warehouse that run left, then everything downstream{of}")
+    months = f"{setting.month}..{setting.month}"
+    tally.process("refresh", measure_process("ours", target, ours, months=months))
+    say(f"peer CTE recompute: its one-month refresh is the whole run again (no incremental path){of}")
+    tally.process("peer_cte_recompute", measure_process("peer_cte", setting.peer_url, peer), rss_of="peer_cte")
+    say(f"model: the perk model fitted on that warehouse's evidence, once whole and once per half{of}")
+    fits = time_model_fits(ours)
+    tally.times["model_fit"].append(fits["fit_s"])
+    tally.times["reliability"].append(fits["reliability_s"])
+    if keep is not None:
+        keep_outputs(ours, peer, keep)
+    shutil.rmtree(ours, ignore_errors=True)
+    if baseline:  # at several times the real volume the baseline needs more memory than the machine
+        say(f"pandas: read_sql of whole tables, merges, groupbys, k-means, own process{of}")
+        tally.process("pandas", measure_process("pandas", target, workdir / "pandas"), rss_of="pandas")
+
+
+def _summary(
+    users: int, sessions: int, month: str, tally: Tally, baseline: bool, steal_share: float | None
+) -> dict[str, Any]:
+    """The figures of the JSON: medians of the rounds, ratios, and every round's figures."""
+    mid = {k: statistics.median(v) if v else float("nan") for k, v in tally.times.items()}
+    rss = tally.rss
     return {
         "users": users,
         "sessions": sessions,
@@ -276,11 +245,11 @@ def bench(
         "refresh_month_s": round(mid["refresh"], 3),
         "model_fit_s": round(mid["model_fit"], 3),
         "reliability_s": round(mid["reliability"], 3),
-        "rounds": {k: [round(t, 2) for t in v] for k, v in times.items()},
+        "rounds": {k: [round(t, 2) for t in v] for k, v in tally.times.items()},
         "cpu_steal": None if steal_share is None else round(steal_share, 3),
-        "peer_cte_users": cohorts[-1][0],
-        "peer_cte_cohort_mismatches": max(differ for _, differ in cohorts),
-        "ours_steps_s": median_steps(steps["ours"]),
-        "ours_rest_steps_s": median_steps(steps["ours_rest"]),
+        "peer_cte_users": tally.cohorts[-1][0],
+        "peer_cte_cohort_mismatches": max(differ for _, differ in tally.cohorts),
+        "ours_steps_s": median_steps(tally.steps["ours"]),
+        "ours_rest_steps_s": median_steps(tally.steps["ours_rest"]),
         "ours_rest_s": round(mid["ours_rest"], 3),
     }
