@@ -33,12 +33,9 @@ INDEXES = {
 
 def statements(url: str) -> dict[str, str]:
     """The extraction statement of a full run, and of a daily refresh of the busiest month beside the others
-    stored (nothing new arrived: the stored months saw every session)."""
+    stored."""
     study, months, month = StudySettings(), full_run_plan_months(url), busiest_month(url)
-    others = [m for m in months if m != month]
-    with psycopg.connect(url) as conn:
-        newest = conn.execute("SELECT max(session_start) FROM sessions").fetchone()[0]
-    refresh = ExtractPlan([month], rebuild=False, other_months=others, stored_through=newest)
+    refresh = ExtractPlan([month], rebuild=False, other_months=[m for m in months if m != month])
     return {"full run": ExtractPlan(months, rebuild=True).query(study), f"refresh {month}": refresh.query(study)}
 
 
