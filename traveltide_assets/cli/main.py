@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(sub, REAL_USERS)
     _add_run(sub, REAL_USERS)
     _add_ui(sub)
-    _add_evaluate(sub)
-    _add_bench(sub)
+    _add_evaluate(sub, REAL_USERS)
+    _add_bench(sub, REAL_USERS)
     _add_fidelity(sub)
     _add_simulate_campaign(sub)
     _add_campaign_coverage(sub, REAL_USERS)
@@ -127,12 +127,12 @@ def _add_ui(sub: Subcommands) -> None:
     ui.set_defaults(func=cmd_ui)
 
 
-def _add_evaluate(sub: Subcommands) -> None:
+def _add_evaluate(sub: Subcommands, real_users: int) -> None:
     """`traveltide evaluate`: the method over seeds and perk mixes."""
     ev = sub.add_parser("evaluate", help="accuracy, ceiling and segment evidence over seeds and perk mixes")
     ev.add_argument("--seeds", type=int_list, default=[1, 2, 3], help="comma-separated seeds (default 1,2,3)")
     ev.add_argument("--mixes", default="default,null,unbalanced", help="comma-separated perk mixes")
-    ev.add_argument("--users", type=positive_int, default=1_020_926, help="users per synthetic source")
+    ev.add_argument("--users", type=positive_int, default=real_users, help="users per synthetic source")
     ev.add_argument("--json", help="write the rows as JSON to this path")
     ev.add_argument(
         "--ceiling-seeds",
@@ -143,10 +143,10 @@ def _add_evaluate(sub: Subcommands) -> None:
     ev.set_defaults(func=cmd_evaluate)
 
 
-def _add_bench(sub: Subcommands) -> None:
+def _add_bench(sub: Subcommands, real_users: int) -> None:
     """`traveltide bench`: the product against its peers (from a checkout only)."""
     be = sub.add_parser("bench", help="time the product against the usual pandas approach and the COPY limit")
-    be.add_argument("--users", type=positive_int, default=1_020_926, help="users (default: the real volume)")
+    be.add_argument("--users", type=positive_int, default=real_users, help="users (default: the real volume)")
     be.add_argument("--url", help="a PostgreSQL to use (default: a throwaway local server)")
     be.add_argument("--json", help="write the figures as JSON to this path")
     be.add_argument(
