@@ -16,4 +16,3 @@ SELECT
     cancellation,
     strftime(session_month, '%Y-%m') AS session_month
 FROM _extract
-WHERE NOT is_user_row

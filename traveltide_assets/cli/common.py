@@ -32,11 +32,15 @@ def positive_int(text: str) -> int:
     return value
 
 
-def non_negative_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def non_negative_float(text: str) -> float:
+    value = _number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
@@ -107,10 +111,7 @@ def campaign_id_arg(text: str) -> str:
 
 
 def probability_change(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = _number(text)
     if not (math.isfinite(value) and -1 <= value <= 1):
         raise argparse.ArgumentTypeError(f"a change of sign-up probability is between -1 and 1, got {text}")
     return value

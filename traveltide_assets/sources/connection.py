@@ -1,7 +1,7 @@
 """Connections to the TravelTide source: PostgreSQL through ADBC, or the embedded Parquet store through DuckDB.
 
 A step opens one connection and runs everything it reads over it (schema check, the cohort's users, the rows).
-Queries are the portable SQL files of `sql/extract/`; their `$name` parameters are inlined as typed literals
+Queries are the portable SQL files of `sql/raw/extract/`; their `$name` parameters are inlined as typed literals
 (`render`), because the PostgreSQL driver streams a result through COPY only for parameter-free queries (with
 bind parameters libpq buffers the whole result first). Rows arrive as Arrow record batches.
 """

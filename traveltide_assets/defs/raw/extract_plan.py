@@ -37,6 +37,7 @@ STATE_SCHEMA = "raw_state"
 STATE_TABLE = f"{STATE_SCHEMA}.session_months"
 MEMBERS_TABLE = f"{STATE_SCHEMA}.cohort_members"
 STAGED = "_extract"  # the statement's rows, a temporary table of the step's connection
+STAGED_MONTH = f"strftime({PARTITION_COLUMN}, '{MONTH_FORMAT}')"  # a staged row's month key, as the tables store it
 
 
 class ExtractStateError(RuntimeError):
@@ -98,8 +99,8 @@ def _stored_outside(con: duckdb.DuckDBPyConnection, months: list[str]) -> list[t
     ).fetchall()
 
 
-def stage_extract(con: duckdb.DuckDBPyConnection, reader: object) -> int:
-    """Read the statement's rows (an Arrow record-batch reader; the cohort's rows: small) into `_extract`;
+def stage_extract(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader) -> int:
+    """Read the statement's rows (the cohort's rows: small) into `_extract`;
     returns the sessions read."""
     with registered(con, "_incoming", reader):
         run(con, f"CREATE OR REPLACE TEMP TABLE {STAGED} AS SELECT * FROM _incoming")
@@ -121,11 +122,11 @@ def apply_extract(
     """Bring the member list and the session tables in line with the staged rows; returns the months changed and
     the cohort's change. Runs inside publish_month_tables' transaction."""
     store_members(con, study)
-    members = int(one_row(con, f"SELECT count(*) FROM {MEMBERS_TABLE}")[0])
+    members = _member_count(con)
     # From here on the staged rows are the sessions to store: not the user rows, nor sessions of months nobody
     # stored (a refresh of some months on a warehouse that holds only some of the others).
     keep = month_list([*plan.months, *plan.other_months])
-    run(con, f"DELETE FROM {STAGED} WHERE is_user_row OR strftime({PARTITION_COLUMN}, '{MONTH_FORMAT}') NOT IN {keep}")
+    run(con, f"DELETE FROM {STAGED} WHERE is_user_row OR {STAGED_MONTH} NOT IN {keep}")
     if plan.rebuild or not has_table(con, "raw_sessions"):
         changed, change = _create_tables(con, plan), CohortChange(members, 0, 0)
     else:
@@ -167,6 +168,10 @@ def stored_members(con: duckdb.DuckDBPyConnection, study: StudySettings) -> int:
             f"asks for sessions after {study.cohort_start} with more than {study.min_sessions}: materialise the "
             "session extracts with the same settings first"
         )
+    return _member_count(con)
+
+
+def _member_count(con: duckdb.DuckDBPyConnection) -> int:
     return int(one_row(con, f"SELECT count(*) FROM {MEMBERS_TABLE}")[0])
 
 
@@ -186,7 +191,7 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, plan: ExtractPlan, members: in
     """The run's months replaced by the staged rows, and the rows of the users who joined or left the cohort
     replaced in every month; returns the months changed and the cohort's change."""
     months = month_list(plan.months)
-    outside = f"strftime({PARTITION_COLUMN}, '{MONTH_FORMAT}') NOT IN {months}"
+    outside = f"{STAGED_MONTH} NOT IN {months}"
     # A member who only qualifies thanks to the run's months brings their sessions outside them; where they have
     # rows stored there, they were a member when those months were stored, and the rows are the same: only
     # joiners' rows are new.
@@ -225,7 +230,7 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, plan: ExtractPlan, members: in
 
 
 def _staged_months(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute(f"SELECT DISTINCT strftime({PARTITION_COLUMN}, '{MONTH_FORMAT}') FROM {STAGED}").fetchall()
+    rows = con.execute(f"SELECT DISTINCT {STAGED_MONTH} FROM {STAGED}").fetchall()
     return [r[0] for r in rows]
 
 
